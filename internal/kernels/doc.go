@@ -1,0 +1,20 @@
+// Package kernels holds convgraph's plain compute: convolution, pooling, GEMM dispatch,
+// normalisation, softmax and element-wise activations on flat []float32 or []float64
+// slices. It knows nothing of Gorgonia, layers or models; package graph wraps each kernel
+// in a Gorgonia op.
+//
+// # Layout
+//
+// Images are NCHW (batch, channels, height, width), row-major and contiguous.
+// Convolution kernels are OIHW (filters, input channels, kernel height, kernel width), the
+// layout PyTorch uses. Matrices are row-major.
+//
+// # Contracts
+//
+// Every function writes its whole output (outputs are overwritten, never accumulated into)
+// and reads its inputs only. Sizes are the caller's job: the functions panic if a slice is
+// shorter than its parameters say, because that is a programming error inside convgraph,
+// never a user's input (package graph and nn check user-facing shapes first).
+//
+// Work is split over the batch across [runtime.GOMAXPROCS] goroutines where that pays.
+package kernels
