@@ -1,0 +1,713 @@
+#!/usr/bin/python3
+"""Write PyTorch reference fixtures for convgraph's op parity tests.
+
+Run from the repository root with Debian's python3-torch:
+
+    /usr/bin/python3 tools/parity/gen.py
+
+One safetensors file per case is written to testdata/parity/<case>.safetensors,
+plus testdata/parity/index.json. See tools/parity/README.md for the conventions.
+
+All inputs are drawn as float32 (so the stored values are exact), the reference
+computation is done in float64 on those values, and outputs/gradients are rounded
+to float32 only when stored.
+"""
+
+import json
+import math
+import os
+import struct
+import sys
+
+import torch
+import torch.nn.functional as F
+
+OUT_DIR = os.path.join("testdata", "parity")
+DT = torch.float64
+
+torch.set_num_threads(1)
+torch.use_deterministic_algorithms(True)
+
+# ---------------------------------------------------------------------------
+# safetensors writer / reader (minimal, no external package)
+# ---------------------------------------------------------------------------
+
+
+def _dumps(obj):
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def write_safetensors(path, tensors, metadata):
+    """tensors: name -> torch.Tensor (floating -> F32, int64 -> I64)."""
+    header = {"__metadata__": {str(k): str(v) for k, v in metadata.items()}}
+    blobs = []
+    offset = 0
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        if t.dtype.is_floating_point:
+            arr, dtype = t.to(torch.float32).numpy().astype("<f4"), "F32"
+        elif t.dtype == torch.int64:
+            arr, dtype = t.numpy().astype("<i8"), "I64"
+        else:
+            raise TypeError("%s: unsupported dtype %s" % (name, t.dtype))
+        data = arr.tobytes(order="C")
+        header[name] = {
+            "dtype": dtype,
+            "shape": list(t.shape),
+            "data_offsets": [offset, offset + len(data)],
+        }
+        blobs.append(data)
+        offset += len(data)
+    hdr = _dumps(header).encode("utf-8")
+    hdr += b" " * ((-len(hdr)) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hdr)))
+        f.write(hdr)
+        for b in blobs:
+            f.write(b)
+
+
+def read_safetensors(path):
+    """Returns (metadata dict, name -> numpy array). Validates layout strictly."""
+    import numpy as np
+
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    assert n % 8 == 0, "header length not a multiple of 8"
+    header = json.loads(raw[8 : 8 + n].decode("utf-8"))
+    data = raw[8 + n :]
+    meta = header.pop("__metadata__", {})
+    out = {}
+    spans = []
+    for name, info in header.items():
+        dt = {"F32": "<f4", "I64": "<i8"}[info["dtype"]]
+        b, e = info["data_offsets"]
+        count = 1
+        for d in info["shape"]:
+            count *= d
+        assert e - b == count * np.dtype(dt).itemsize, name
+        out[name] = np.frombuffer(data[b:e], dtype=dt).reshape(info["shape"])
+        spans.append((b, e))
+    spans.sort()
+    pos = 0
+    for b, e in spans:
+        assert b == pos, "gap/overlap in data section"
+        pos = e
+    assert pos == len(data), "trailing bytes after data section"
+    return meta, out
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+INDEX = []
+
+
+def randn(*shape):
+    """Random normal, drawn in float32 (exactly storable), returned as float64."""
+    return torch.randn(*shape, dtype=torch.float32).to(DT)
+
+
+def rand_uniform(shape, lo, hi):
+    return (torch.rand(*shape, dtype=torch.float32) * (hi - lo) + lo).to(DT)
+
+
+def away_from_zero(x, margin=1e-2):
+    """Push values within `margin` of 0 out to +-(margin+0.05) (kinks of relu)."""
+    sign = torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
+    return torch.where(x.abs() < margin, sign * (margin + 0.05), x).to(torch.float32).to(DT)
+
+
+def glorot(shape, fan_in, fan_out):
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return rand_uniform(shape, -limit, limit)
+
+
+def same_pad_1d(i, k, s, d):
+    out = -(-i // s)  # ceil
+    total = max((out - 1) * s + (k - 1) * d + 1 - i, 0)
+    return total // 2, total - total // 2
+
+
+def resolve_pad(padding, hw, kernel, strides, dilation=(1, 1)):
+    """Returns explicit [top, bottom, left, right] (TensorFlow/Keras convention)."""
+    if padding == "valid":
+        return [0, 0, 0, 0]
+    if padding == "same":
+        t, b = same_pad_1d(hw[0], kernel[0], strides[0], dilation[0])
+        l, r = same_pad_1d(hw[1], kernel[1], strides[1], dilation[1])
+        return [t, b, l, r]
+    assert len(padding) == 4
+    return list(padding)
+
+
+def tfpad(x, pad, value=0.0):
+    t, b, l, r = pad
+    return F.pad(x, (l, r, t, b), mode="constant", value=value)
+
+
+def _tol():
+    return 1e-10 if DT == torch.float64 else 1e-4
+
+
+def leaf(t):
+    return t.clone().requires_grad_(True)
+
+
+def save(name, op, params, tensors):
+    params_s = _dumps(params)
+    path = os.path.join(OUT_DIR, name + ".safetensors")
+    for k, v in tensors.items():
+        if v.dtype.is_floating_point:
+            assert torch.isfinite(v).all(), "%s/%s not finite" % (name, k)
+    write_safetensors(path, tensors, {"op": op, "params": params_s})
+    INDEX.append(
+        {
+            "name": name,
+            "file": name + ".safetensors",
+            "op": op,
+            "params": params,
+            "tensors": {
+                k: {
+                    "dtype": "F32" if v.dtype.is_floating_point else "I64",
+                    "shape": list(v.shape),
+                }
+                for k, v in sorted(tensors.items())
+            },
+        }
+    )
+
+
+def run_case(name, fn):
+    torch.manual_seed(0)
+    fn(name)
+
+
+def unary_case(name, op, params, fn, x):
+    xl = leaf(x)
+    y = fn(xl)
+    dy = randn(*y.shape)
+    (y * dy).sum().backward()
+    save(name, op, params, {"x": x, "y": y, "dy": dy, "grad_x": xl.grad})
+
+
+# ---------------------------------------------------------------------------
+# ops
+# ---------------------------------------------------------------------------
+
+
+def conv_op(x, w, b, pad, strides, dilation):
+    return F.conv2d(tfpad(x, pad), w, b, stride=tuple(strides), padding=0, dilation=tuple(dilation))
+
+
+def conv_case(name, n, c, h, w_, f, kernel, strides, padding, dilation=(1, 1), use_bias=True):
+    x = randn(n, c, h, w_)
+    w = randn(f, c, kernel[0], kernel[1])
+    b = randn(f) if use_bias else None
+    pad = resolve_pad(padding, (h, w_), kernel, strides, dilation)
+    xl, wl = leaf(x), leaf(w)
+    bl = leaf(b) if use_bias else None
+    y = conv_op(xl, wl, bl, pad, strides, dilation)
+    dy = randn(*y.shape)
+    (y * dy).sum().backward()
+    # Cross-check against torch's own (symmetric) padding where it is expressible.
+    if pad[0] == pad[1] and pad[2] == pad[3]:
+        y2 = F.conv2d(x, w, b, stride=tuple(strides), padding=(pad[0], pad[2]), dilation=tuple(dilation))
+        assert torch.allclose(y.detach(), y2, rtol=_tol(), atol=_tol())
+    params = {
+        "filters": f,
+        "kernel": list(kernel),
+        "strides": list(strides),
+        "dilation": list(dilation),
+        "padding": padding if isinstance(padding, str) else "explicit",
+        "pad": pad,
+        "use_bias": use_bias,
+    }
+    t = {"x": x, "w": w, "y": y, "dy": dy, "grad_x": xl.grad, "grad_w": wl.grad}
+    if use_bias:
+        t["b"] = b
+        t["grad_b"] = bl.grad
+    save(name, "conv2d", params, t)
+
+
+def maxpool_op(x, pad, kernel, strides):
+    return F.max_pool2d(tfpad(x, pad, value=-math.inf), tuple(kernel), tuple(strides), padding=0)
+
+
+def avgpool_op(x, pad, kernel, strides):
+    """Average over the cells inside the input only (count_include_pad=False)."""
+    kk = kernel[0] * kernel[1]
+    s = F.avg_pool2d(tfpad(x, pad), tuple(kernel), tuple(strides), padding=0) * kk
+    ones = torch.ones_like(x[:1, :1])
+    cnt = F.avg_pool2d(tfpad(ones, pad), tuple(kernel), tuple(strides), padding=0) * kk
+    return s / cnt.round()
+
+
+def avgpool_loop(x, pad, kernel, strides):
+    """Slow explicit reference used only to cross-check avgpool_op."""
+    n, c, h, w = x.shape
+    t, b, l, r = pad
+    oh = (h + t + b - kernel[0]) // strides[0] + 1
+    ow = (w + l + r - kernel[1]) // strides[1] + 1
+    y = torch.zeros(n, c, oh, ow, dtype=x.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            h0 = max(i * strides[0] - t, 0)
+            h1 = min(i * strides[0] - t + kernel[0], h)
+            w0 = max(j * strides[1] - l, 0)
+            w1 = min(j * strides[1] - l + kernel[1], w)
+            y[:, :, i, j] = x[:, :, h0:h1, w0:w1].mean(dim=(2, 3))
+    return y
+
+
+def pool_case(name, kind, n, c, h, w, kernel, strides, padding):
+    x = randn(n, c, h, w)
+    pad = resolve_pad(padding, (h, w), kernel, strides)
+    xl = leaf(x)
+    if kind == "max":
+        y = maxpool_op(xl, pad, kernel, strides)
+        op = "maxpool2d"
+    else:
+        y = avgpool_op(xl, pad, kernel, strides)
+        assert torch.allclose(y.detach(), avgpool_loop(x, pad, kernel, strides), rtol=_tol(), atol=_tol())
+        op = "avgpool2d"
+    dy = randn(*y.shape)
+    (y * dy).sum().backward()
+    params = {
+        "pool": list(kernel),
+        "strides": list(strides),
+        "padding": padding if isinstance(padding, str) else "explicit",
+        "pad": pad,
+    }
+    if kind == "avg":
+        params["count_include_pad"] = False
+    save(name, op, params, {"x": x, "y": y, "dy": dy, "grad_x": xl.grad})
+
+
+def batchnorm_ref(x, gamma, beta, rm, rv, eps, momentum, training):
+    """Explicit batch norm over every axis except 1. Returns y, new_rm, new_rv."""
+    axes = [0] + list(range(2, x.dim()))
+    shape = [1, -1] + [1] * (x.dim() - 2)
+    if training:
+        mean = x.mean(dim=axes)
+        var = x.var(dim=axes, unbiased=False)
+        m = x.numel() // x.shape[1]
+        new_rm = momentum * rm + (1 - momentum) * mean.detach()
+        new_rv = momentum * rv + (1 - momentum) * var.detach() * m / (m - 1)
+    else:
+        mean, var = rm, rv
+        new_rm, new_rv = rm, rv
+    y = (x - mean.view(shape)) / torch.sqrt(var.view(shape) + eps) * gamma.view(shape) + beta.view(shape)
+    return y, new_rm, new_rv
+
+
+def batchnorm_case(name, shape, training):
+    eps, momentum = 1e-3, 0.99
+    c = shape[1]
+    x = randn(*shape)
+    gamma = (1.0 + 0.2 * randn(c)).to(torch.float32).to(DT)
+    beta = (0.2 * randn(c)).to(torch.float32).to(DT)
+    running_mean = (0.5 * randn(c)).to(torch.float32).to(DT)
+    running_var = rand_uniform((c,), 0.5, 2.0)
+    xl, gl, bl = leaf(x), leaf(gamma), leaf(beta)
+    y, nrm, nrv = batchnorm_ref(xl, gl, bl, running_mean, running_var, eps, momentum, training)
+    # Cross-check with torch's batch_norm (torch momentum = 1 - Keras momentum).
+    rm2, rv2 = running_mean.clone(), running_var.clone()
+    y2 = F.batch_norm(x, rm2, rv2, gamma, beta, training=training, momentum=1 - momentum, eps=eps)
+    assert torch.allclose(y.detach(), y2, rtol=_tol(), atol=_tol())
+    assert torch.allclose(nrm, rm2, rtol=_tol(), atol=_tol())
+    assert torch.allclose(nrv, rv2, rtol=_tol(), atol=_tol())
+    dy = randn(*y.shape)
+    (y * dy).sum().backward()
+    params = {
+        "eps": eps,
+        "momentum": momentum,
+        "training": training,
+        "axis": 1,
+        "running_var_update": "unbiased",
+    }
+    t = {
+        "x": x,
+        "gamma": gamma,
+        "beta": beta,
+        "running_mean": running_mean,
+        "running_var": running_var,
+        "y": y,
+        "dy": dy,
+        "grad_x": xl.grad,
+        "grad_gamma": gl.grad,
+        "grad_beta": bl.grad,
+    }
+    if training:
+        t["new_running_mean"] = nrm
+        t["new_running_var"] = nrv
+    save(name, "batchnorm", params, t)
+
+
+# ---------------------------------------------------------------------------
+# cases
+# ---------------------------------------------------------------------------
+
+
+def c_conv2d_same_s1(name):
+    conv_case(name, 2, 3, 7, 7, 4, (3, 3), (1, 1), "same")
+
+
+def c_conv2d_valid_s2_odd(name):
+    conv_case(name, 2, 2, 8, 9, 3, (3, 3), (2, 2), "valid", use_bias=False)
+
+
+def c_conv2d_same_s2_asym(name):
+    conv_case(name, 2, 3, 8, 8, 2, (3, 3), (2, 2), "same")
+
+
+def c_conv2d_dilation2(name):
+    conv_case(name, 1, 2, 9, 9, 2, (3, 3), (1, 1), "valid", dilation=(2, 2))
+
+
+def c_conv2d_batch1_kernel_eq_input(name):
+    conv_case(name, 1, 1, 5, 5, 1, (5, 5), (1, 1), "valid")
+
+
+def c_conv2d_rect_explicit(name):
+    conv_case(name, 2, 2, 6, 7, 3, (2, 3), (1, 2), [1, 0, 2, 1])
+
+
+def c_conv2d_1x1(name):
+    conv_case(name, 2, 4, 5, 5, 3, (1, 1), (1, 1), "valid")
+
+
+def c_maxpool_2x2_s2(name):
+    pool_case(name, "max", 2, 3, 6, 6, (2, 2), (2, 2), "valid")
+
+
+def c_maxpool_3x3_s2_same(name):
+    pool_case(name, "max", 2, 2, 7, 7, (3, 3), (2, 2), "same")
+
+
+def c_maxpool_2x2_s2_odd_valid(name):
+    pool_case(name, "max", 1, 2, 7, 7, (2, 2), (2, 2), "valid")
+
+
+def c_maxpool_3x3_s1_same(name):
+    pool_case(name, "max", 2, 1, 5, 5, (3, 3), (1, 1), "same")
+
+
+def c_avgpool_2x2_s2(name):
+    pool_case(name, "avg", 2, 3, 6, 6, (2, 2), (2, 2), "valid")
+
+
+def c_avgpool_3x3_s2_same(name):
+    pool_case(name, "avg", 2, 2, 7, 7, (3, 3), (2, 2), "same")
+
+
+def c_avgpool_3x3_s1_same(name):
+    pool_case(name, "avg", 1, 2, 5, 5, (3, 3), (1, 1), "same")
+
+
+def c_global_avgpool(name):
+    unary_case(name, "global_avgpool2d", {}, lambda x: x.mean(dim=(2, 3)), randn(2, 3, 4, 5))
+
+
+def c_dense(name):
+    x, w, b = randn(4, 6), randn(6, 5), randn(5)
+    xl, wl, bl = leaf(x), leaf(w), leaf(b)
+    y = xl @ wl + bl
+    dy = randn(*y.shape)
+    (y * dy).sum().backward()
+    save(
+        name,
+        "dense",
+        {"units": 5, "use_bias": True},
+        {"x": x, "w": w, "b": b, "y": y, "dy": dy, "grad_x": xl.grad, "grad_w": wl.grad, "grad_b": bl.grad},
+    )
+
+
+def c_bias_add_4d(name):
+    x, b = randn(2, 3, 4, 4), randn(3)
+    xl, bl = leaf(x), leaf(b)
+    y = xl + bl.view(1, -1, 1, 1)
+    dy = randn(*y.shape)
+    (y * dy).sum().backward()
+    save(name, "bias_add", {"axis": 1}, {"x": x, "b": b, "y": y, "dy": dy, "grad_x": xl.grad, "grad_b": bl.grad})
+
+
+def c_relu(name):
+    unary_case(name, "relu", {}, F.relu, away_from_zero(randn(3, 7)))
+
+
+def c_leaky_relu(name):
+    unary_case(name, "leaky_relu", {"alpha": 0.3}, lambda x: F.leaky_relu(x, 0.3), away_from_zero(randn(3, 7)))
+
+
+def c_sigmoid(name):
+    unary_case(name, "sigmoid", {}, torch.sigmoid, randn(3, 7))
+
+
+def c_tanh(name):
+    unary_case(name, "tanh", {}, torch.tanh, randn(3, 7))
+
+
+def c_softmax(name):
+    unary_case(name, "softmax", {"axis": -1}, lambda x: F.softmax(x, dim=-1), randn(4, 10))
+
+
+def c_softmax_large(name):
+    # rows 0,1: logits ~1e3; rows 2,3: logits ~1e4
+    scale = torch.tensor([1e3, 1e3, 1e4, 1e4], dtype=DT).view(4, 1)
+    x = (randn(4, 10) * scale).to(torch.float32).to(DT)
+    unary_case(name, "softmax", {"axis": -1}, lambda x: F.softmax(x, dim=-1), x)
+
+
+def xent_case(name, x):
+    labels = torch.randint(0, x.shape[1], (x.shape[0],), dtype=torch.int64)
+    xl = leaf(x)
+    y = F.cross_entropy(xl, labels, reduction="mean")
+    y.backward()
+    save(name, "softmax_xent", {"reduction": "mean", "axis": -1}, {"x": x, "labels": labels, "y": y, "grad_x": xl.grad})
+
+
+def c_softmax_xent(name):
+    xent_case(name, randn(5, 10))
+
+
+def c_softmax_xent_large(name):
+    xent_case(name, (randn(5, 10) * 1e4).to(torch.float32).to(DT))
+
+
+def c_mse(name):
+    x, target = randn(4, 3), randn(4, 3)
+    xl = leaf(x)
+    y = ((xl - target) ** 2).mean()
+    y.backward()
+    save(name, "mse", {"reduction": "mean"}, {"x": x, "target": target, "y": y, "grad_x": xl.grad})
+
+
+def c_add(name):
+    x, x2 = randn(2, 3, 4, 4), randn(2, 3, 4, 4)
+    xl, x2l = leaf(x), leaf(x2)
+    y = xl + x2l
+    dy = randn(*y.shape)
+    (y * dy).sum().backward()
+    save(name, "add", {}, {"x": x, "x2": x2, "y": y, "dy": dy, "grad_x": xl.grad, "grad_x2": x2l.grad})
+
+
+def c_flatten(name):
+    unary_case(name, "flatten", {"order": "CHW"}, lambda x: torch.flatten(x, 1), randn(2, 3, 4, 4))
+
+
+def c_batchnorm_train(name):
+    batchnorm_case(name, (4, 3, 5, 5), True)
+
+
+def c_batchnorm_eval(name):
+    batchnorm_case(name, (4, 3, 5, 5), False)
+
+
+def c_batchnorm_2d_train(name):
+    batchnorm_case(name, (6, 4), True)
+
+
+KINK_REPORT = {}
+
+
+def c_model_fashion_cnn(name):
+    n = 4
+    x = rand_uniform((n, 1, 28, 28), 0.0, 1.0)  # image-like input in [0,1)
+    labels = torch.randint(0, 10, (n,), dtype=torch.int64)
+    w = {
+        "conv2d/kernel": glorot((32, 1, 3, 3), 1 * 9, 32 * 9),
+        "conv2d/bias": (0.05 * randn(32)).to(torch.float32).to(DT),
+        "conv2d_1/kernel": glorot((64, 32, 3, 3), 32 * 9, 64 * 9),
+        "conv2d_1/bias": (0.05 * randn(64)).to(torch.float32).to(DT),
+        "dense/kernel": glorot((3136, 100), 3136, 100),
+        "dense/bias": (0.05 * randn(100)).to(torch.float32).to(DT),
+        "dense_1/kernel": glorot((100, 10), 100, 10),
+        "dense_1/bias": (0.05 * randn(10)).to(torch.float32).to(DT),
+    }
+    wl = {k: leaf(v) for k, v in w.items()}
+    xl = leaf(x)
+    same = [1, 1, 1, 1]
+    pre = []
+    h = conv_op(xl, wl["conv2d/kernel"], wl["conv2d/bias"], same, (1, 1), (1, 1))
+    pre.append(h.detach())
+    h = F.relu(h)
+    h = maxpool_op(h, [0, 0, 0, 0], (2, 2), (2, 2))
+    h = conv_op(h, wl["conv2d_1/kernel"], wl["conv2d_1/bias"], same, (1, 1), (1, 1))
+    pre.append(h.detach())
+    h = F.relu(h)
+    h = maxpool_op(h, [0, 0, 0, 0], (2, 2), (2, 2))
+    h = torch.flatten(h, 1)  # C,H,W order
+    h = h @ wl["dense/kernel"] + wl["dense/bias"]
+    pre.append(h.detach())
+    h = F.relu(h)
+    logits = h @ wl["dense_1/kernel"] + wl["dense_1/bias"]
+    probs = F.softmax(logits, dim=-1)
+    loss = F.cross_entropy(logits, labels, reduction="mean")
+    loss.backward()
+    KINK_REPORT[name] = min(p.abs().min().item() for p in pre)
+    t = dict(w)
+    t.update(
+        {
+            "x": x,
+            "x_nhwc": x.permute(0, 2, 3, 1).contiguous(),
+            "labels": labels,
+            "logits": logits,
+            "probs": probs,
+            "loss": loss,
+            "grad_x": xl.grad,
+        }
+    )
+    for k, v in wl.items():
+        t["grad/" + k] = v.grad
+    params = {
+        "input": "NCHW",
+        "layers": [
+            {"name": "conv2d", "op": "conv2d", "filters": 32, "kernel": [3, 3], "strides": [1, 1], "padding": "same", "pad": same, "activation": "relu"},
+            {"name": "max_pooling2d", "op": "maxpool2d", "pool": [2, 2], "strides": [2, 2], "padding": "valid", "pad": [0, 0, 0, 0]},
+            {"name": "conv2d_1", "op": "conv2d", "filters": 64, "kernel": [3, 3], "strides": [1, 1], "padding": "same", "pad": same, "activation": "relu"},
+            {"name": "max_pooling2d_1", "op": "maxpool2d", "pool": [2, 2], "strides": [2, 2], "padding": "valid", "pad": [0, 0, 0, 0]},
+            {"name": "flatten", "op": "flatten", "order": "CHW"},
+            {"name": "dense", "op": "dense", "units": 100, "activation": "relu"},
+            {"name": "dense_1", "op": "dense", "units": 10, "activation": "softmax"},
+        ],
+        "loss": "sparse_softmax_xent_mean_from_logits",
+    }
+    save(name, "model_fashion_cnn", params, t)
+
+
+def c_model_residual(name):
+    eps, momentum = 1e-3, 0.99
+    x = randn(2, 3, 8, 8)
+    labels = torch.randint(0, 3, (2,), dtype=torch.int64)
+    trainable = {
+        "stem/kernel": glorot((4, 3, 3, 3), 3 * 9, 4 * 9),
+        "stem_bn/gamma": (1.0 + 0.2 * randn(4)).to(torch.float32).to(DT),
+        "stem_bn/beta": (0.2 * randn(4)).to(torch.float32).to(DT),
+        "block1/conv1/kernel": glorot((4, 4, 3, 3), 4 * 9, 4 * 9),
+        "block1/conv2/kernel": glorot((4, 4, 3, 3), 4 * 9, 4 * 9),
+        "head/kernel": glorot((4, 3), 4, 3),
+        "head/bias": (0.1 * randn(3)).to(torch.float32).to(DT),
+    }
+    moving = {
+        "stem_bn/moving_mean": (0.5 * randn(4)).to(torch.float32).to(DT),
+        "stem_bn/moving_variance": rand_uniform((4,), 0.5, 2.0),
+    }
+    wl = {k: leaf(v) for k, v in trainable.items()}
+    xl = leaf(x)
+    same = [1, 1, 1, 1]
+    pre = []
+    h = conv_op(xl, wl["stem/kernel"], None, same, (1, 1), (1, 1))
+    h, nmm, nmv = batchnorm_ref(
+        h, wl["stem_bn/gamma"], wl["stem_bn/beta"], moving["stem_bn/moving_mean"], moving["stem_bn/moving_variance"], eps, momentum, True
+    )
+    pre.append(h.detach())
+    h = F.relu(h)
+    skip = h
+    h = conv_op(h, wl["block1/conv1/kernel"], None, same, (1, 1), (1, 1))
+    pre.append(h.detach())
+    h = F.relu(h)
+    h = conv_op(h, wl["block1/conv2/kernel"], None, same, (1, 1), (1, 1))
+    h = h + skip
+    pre.append(h.detach())
+    h = F.relu(h)
+    h = h.mean(dim=(2, 3))
+    logits = h @ wl["head/kernel"] + wl["head/bias"]
+    loss = F.cross_entropy(logits, labels, reduction="mean")
+    loss.backward()
+    KINK_REPORT[name] = min(p.abs().min().item() for p in pre)
+    t = dict(trainable)
+    t.update(moving)
+    t.update(
+        {
+            "x": x,
+            "labels": labels,
+            "logits": logits,
+            "loss": loss,
+            "grad_x": xl.grad,
+            "stem_bn/new_moving_mean": nmm,
+            "stem_bn/new_moving_variance": nmv,
+        }
+    )
+    for k, v in wl.items():
+        t["grad/" + k] = v.grad
+    params = {
+        "input": "NCHW",
+        "layers": [
+            {"name": "stem", "op": "conv2d", "filters": 4, "kernel": [3, 3], "strides": [1, 1], "padding": "same", "pad": same, "use_bias": False},
+            {"name": "stem_bn", "op": "batchnorm", "eps": eps, "momentum": momentum, "training": True, "axis": 1, "running_var_update": "unbiased"},
+            {"name": "stem_relu", "op": "relu"},
+            {"name": "block1/conv1", "op": "conv2d", "filters": 4, "kernel": [3, 3], "strides": [1, 1], "padding": "same", "pad": same, "use_bias": False, "activation": "relu"},
+            {"name": "block1/conv2", "op": "conv2d", "filters": 4, "kernel": [3, 3], "strides": [1, 1], "padding": "same", "pad": same, "use_bias": False},
+            {"name": "block1/add", "op": "add", "inputs": ["block1/conv2", "stem_relu"]},
+            {"name": "block1/relu", "op": "relu"},
+            {"name": "pool", "op": "global_avgpool2d"},
+            {"name": "head", "op": "dense", "units": 3},
+        ],
+        "loss": "sparse_softmax_xent_mean_from_logits",
+    }
+    save(name, "model_residual", params, t)
+
+
+CASES = [
+    ("conv2d_same_s1", c_conv2d_same_s1),
+    ("conv2d_valid_s2_odd", c_conv2d_valid_s2_odd),
+    ("conv2d_same_s2_asym", c_conv2d_same_s2_asym),
+    ("conv2d_dilation2", c_conv2d_dilation2),
+    ("conv2d_batch1_kernel_eq_input", c_conv2d_batch1_kernel_eq_input),
+    ("conv2d_rect_explicit", c_conv2d_rect_explicit),
+    ("conv2d_1x1", c_conv2d_1x1),
+    ("maxpool_2x2_s2", c_maxpool_2x2_s2),
+    ("maxpool_3x3_s2_same", c_maxpool_3x3_s2_same),
+    ("maxpool_2x2_s2_odd_valid", c_maxpool_2x2_s2_odd_valid),
+    ("maxpool_3x3_s1_same", c_maxpool_3x3_s1_same),
+    ("avgpool_2x2_s2", c_avgpool_2x2_s2),
+    ("avgpool_3x3_s2_same", c_avgpool_3x3_s2_same),
+    ("avgpool_3x3_s1_same", c_avgpool_3x3_s1_same),
+    ("global_avgpool", c_global_avgpool),
+    ("dense", c_dense),
+    ("bias_add_4d", c_bias_add_4d),
+    ("relu", c_relu),
+    ("leaky_relu", c_leaky_relu),
+    ("sigmoid", c_sigmoid),
+    ("tanh", c_tanh),
+    ("softmax", c_softmax),
+    ("softmax_large", c_softmax_large),
+    ("softmax_xent", c_softmax_xent),
+    ("softmax_xent_large", c_softmax_xent_large),
+    ("mse", c_mse),
+    ("add", c_add),
+    ("flatten", c_flatten),
+    ("batchnorm_train", c_batchnorm_train),
+    ("batchnorm_eval", c_batchnorm_eval),
+    ("batchnorm_2d_train", c_batchnorm_2d_train),
+    ("model_fashion_cnn", c_model_fashion_cnn),
+    ("model_residual", c_model_residual),
+]
+
+
+def main():
+    if not os.path.isdir(".git") or not os.path.isfile("go.mod"):
+        sys.exit("run from the repository root: /usr/bin/python3 tools/parity/gen.py")
+    os.makedirs(OUT_DIR, exist_ok=True)
+    INDEX.clear()
+    for name, fn in CASES:
+        run_case(name, fn)
+    index = {"generator": "tools/parity/gen.py", "torch": torch.__version__, "cases": INDEX}
+    with open(os.path.join(OUT_DIR, "index.json"), "w") as f:
+        json.dump(index, f, indent=1, sort_keys=True)
+        f.write("\n")
+    # Re-read every file as a self-check of the writer.
+    for entry in INDEX:
+        meta, ts = read_safetensors(os.path.join(OUT_DIR, entry["file"]))
+        assert meta["op"] == entry["op"] and json.loads(meta["params"]) == entry["params"]
+        assert sorted(ts) == sorted(entry["tensors"])
+    for k, v in KINK_REPORT.items():
+        print("%s: min |pre-activation| at relu kinks = %.3g" % (k, v))
+    print("wrote %d cases to %s (torch %s)" % (len(INDEX), OUT_DIR, torch.__version__))
+
+
+if __name__ == "__main__":
+    main()
