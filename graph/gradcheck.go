@@ -1,0 +1,142 @@
+package graph
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// GradCheckConfig configures [GradCheck]. Zero fields take the defaults given.
+type GradCheckConfig struct {
+	// Step is the central-difference step h (default 1e-6).
+	Step float64
+	// RTol and ATol bound the error: a gradient passes when max|analytic-numeric| <=
+	// ATol + RTol*max|numeric| (defaults 1e-6 and 1e-10).
+	RTol, ATol float64
+}
+
+// GradCheckResult reports one input's gradient check.
+type GradCheckResult struct {
+	Name string
+	// MaxAbsErr is max|analytic-numeric| over the input's elements; RelErr divides it by
+	// max|numeric| (or 1 if that is 0).
+	MaxAbsErr, RelErr float64
+	// Worst is the flat index of the element with the largest error.
+	Worst int
+	// Analytic and Numeric at Worst.
+	Analytic, Numeric float64
+	Pass              bool
+}
+
+func (r GradCheckResult) String() string {
+	status := "ok"
+	if !r.Pass {
+		status = "FAIL"
+	}
+	return fmt.Sprintf("%s %s: rel err %.2e, abs err %.2e (at %d: analytic %.9g, numeric %.9g)",
+		status, r.Name, r.RelErr, r.MaxAbsErr, r.Worst, r.Analytic, r.Numeric)
+}
+
+// GradCheck compares the symbolic gradients of the scalar loss with respect to each node of
+// wrt (input nodes holding float64 *tensor.Dense values) with central finite differences,
+// like torch.autograd.gradcheck. It returns one result per wrt node and an error if any
+// fails. The loss must be a deterministic function of its inputs: give dropout a fixed mask.
+// It adds the gradient nodes to loss's graph.
+func GradCheck(loss *G.Node, wrt G.Nodes, cfg GradCheckConfig) ([]GradCheckResult, error) {
+	if cfg.Step == 0 {
+		cfg.Step = 1e-6
+	}
+	if cfg.RTol == 0 {
+		cfg.RTol = 1e-6
+	}
+	if cfg.ATol == 0 {
+		cfg.ATol = 1e-10
+	}
+	values := make([][]float64, len(wrt))
+	for i, n := range wrt {
+		d, ok := n.Value().(*tensor.Dense)
+		if !ok || d.Dtype() != tensor.Float64 {
+			return nil, errors.Errorf("graph: gradcheck: %s must hold a float64 tensor, has %T", n.Name(), n.Value())
+		}
+		values[i] = f64(d)
+	}
+	var grads G.Nodes
+	if err := Safely(func() (err error) { grads, err = G.Grad(loss, wrt...); return err }); err != nil {
+		return nil, errors.Wrap(err, "graph: gradcheck: differentiating")
+	}
+	g := loss.Graph()
+	full, err := NewMachine(g.SubgraphRoots(append(G.Nodes{loss}, grads...)...))
+	if err != nil {
+		return nil, err
+	}
+	defer full.Close()
+	if err := full.Run(); err != nil {
+		return nil, err
+	}
+	analytic := make([][]float64, len(wrt))
+	for i, gn := range grads {
+		d, ok := gn.Value().(*tensor.Dense)
+		if !ok {
+			return nil, errors.Errorf("graph: gradcheck: gradient of %s is %T", wrt[i].Name(), gn.Value())
+		}
+		analytic[i] = append([]float64(nil), f64(d)...)
+	}
+
+	fwd, err := NewMachine(g.SubgraphRoots(loss))
+	if err != nil {
+		return nil, err
+	}
+	defer fwd.Close()
+	eval := func() (float64, error) {
+		if err := fwd.Run(); err != nil {
+			return 0, err
+		}
+		return scalarArg(loss, []G.Value{loss.Value()}, 0)
+	}
+
+	var results []GradCheckResult
+	var failed []string
+	for i, x := range values {
+		r := GradCheckResult{Name: wrt[i].Name()}
+		var maxNum float64
+		numeric := make([]float64, len(x))
+		for j := range x {
+			orig := x[j]
+			x[j] = orig + cfg.Step
+			lp, err := eval()
+			if err != nil {
+				x[j] = orig
+				return nil, err
+			}
+			x[j] = orig - cfg.Step
+			lm, err := eval()
+			x[j] = orig
+			if err != nil {
+				return nil, err
+			}
+			numeric[j] = (lp - lm) / (2 * cfg.Step)
+			maxNum = math.Max(maxNum, math.Abs(numeric[j]))
+		}
+		for j := range x {
+			if e := math.Abs(analytic[i][j] - numeric[j]); e > r.MaxAbsErr || j == 0 {
+				r.MaxAbsErr, r.Worst, r.Analytic, r.Numeric = e, j, analytic[i][j], numeric[j]
+			}
+		}
+		r.RelErr = r.MaxAbsErr / math.Max(maxNum, 1e-300)
+		if maxNum == 0 {
+			r.RelErr = r.MaxAbsErr
+		}
+		r.Pass = r.MaxAbsErr <= cfg.ATol+cfg.RTol*maxNum && !math.IsNaN(r.MaxAbsErr)
+		if !r.Pass {
+			failed = append(failed, r.String())
+		}
+		results = append(results, r)
+	}
+	if len(failed) > 0 {
+		return results, errors.Errorf("graph: gradcheck failed: %v", failed)
+	}
+	return results, nil
+}
