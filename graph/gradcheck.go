@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
@@ -16,6 +17,11 @@ type GradCheckConfig struct {
 	// RTol and ATol bound the error: a gradient passes when max|analytic-numeric| <=
 	// ATol + RTol*max|numeric| (defaults 1e-6 and 1e-10).
 	RTol, ATol float64
+	// Samples, when positive, checks only that many elements of each input, chosen at
+	// random (seeded by Seed), instead of all of them: for inputs too large to perturb
+	// one by one, such as a whole network's kernels.
+	Samples int
+	Seed    uint64
 }
 
 // GradCheckResult reports one input's gradient check.
@@ -103,7 +109,8 @@ func GradCheck(loss *G.Node, wrt G.Nodes, cfg GradCheckConfig) ([]GradCheckResul
 		r := GradCheckResult{Name: wrt[i].Name()}
 		var maxNum float64
 		numeric := make([]float64, len(x))
-		for j := range x {
+		idx := sampleIndices(len(x), cfg.Samples, cfg.Seed+uint64(i))
+		for _, j := range idx {
 			orig := x[j]
 			x[j] = orig + cfg.Step
 			lp, err := eval()
@@ -120,8 +127,8 @@ func GradCheck(loss *G.Node, wrt G.Nodes, cfg GradCheckConfig) ([]GradCheckResul
 			numeric[j] = (lp - lm) / (2 * cfg.Step)
 			maxNum = math.Max(maxNum, math.Abs(numeric[j]))
 		}
-		for j := range x {
-			if e := math.Abs(analytic[i][j] - numeric[j]); e > r.MaxAbsErr || j == 0 {
+		for k, j := range idx {
+			if e := math.Abs(analytic[i][j] - numeric[j]); e > r.MaxAbsErr || k == 0 {
 				r.MaxAbsErr, r.Worst, r.Analytic, r.Numeric = e, j, analytic[i][j], numeric[j]
 			}
 		}
@@ -139,4 +146,18 @@ func GradCheck(loss *G.Node, wrt G.Nodes, cfg GradCheckConfig) ([]GradCheckResul
 		return results, errors.Errorf("graph: gradcheck failed: %v", failed)
 	}
 	return results, nil
+}
+
+// sampleIndices returns all of 0..n-1, or k of them drawn without replacement.
+func sampleIndices(n, k int, seed uint64) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	if k <= 0 || k >= n {
+		return idx
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	rng.Shuffle(n, func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
+	return idx[:k]
 }

@@ -1,0 +1,382 @@
+package nn
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/convgraph/convgraph/graph"
+)
+
+// Mode selects how a graph behaves.
+type Mode int
+
+const (
+	// Eval is inference: dropout passes through, batch normalisation uses its moving
+	// statistics, and no gradients are built.
+	Eval Mode = iota
+	// Train drops out, normalises with batch statistics (updating the moving ones), and
+	// builds the gradients of the loss for every trainable parameter.
+	Train
+)
+
+func (md Mode) String() string {
+	if md == Train {
+		return "train"
+	}
+	return "eval"
+}
+
+type compileKey struct {
+	batch     int
+	mode      Mode
+	dtype     tensor.Dtype
+	trainable string
+}
+
+// Graph is a model compiled for one batch size and mode: a Gorgonia expression graph and
+// the machine that runs it. Make one with [Model.Compile].
+type Graph struct {
+	model *Model
+	batch int
+	mode  Mode
+
+	g              *G.ExprGraph
+	input, labels  *G.Node
+	output, logits *G.Node
+	loss           *G.Node
+	params         map[string]*G.Node
+	gradParams     []*Param
+	grads          []*G.Node
+	machine        *graph.Machine
+	inVal, labVal  *tensor.Dense
+}
+
+// fixedDropoutMasks makes dropout reuse its first mask (for whole-model gradient checks).
+var fixedDropoutMasks bool
+
+// Compile returns the model's graph for a batch size and mode, building it on first use and
+// caching it (by batch size, mode and the set of trainable parameters). The loss is the
+// mean sparse categorical cross-entropy of the output: computed from the logits before a
+// final softmax, so it stays finite, or from the output itself if it has no softmax.
+func (m *Model) Compile(batch int, mode Mode) (*Graph, error) {
+	if batch <= 0 {
+		return nil, errors.Errorf("nn: model %q: batch size %d must be positive", m.name, batch)
+	}
+	if mode != Train && mode != Eval {
+		return nil, errors.Errorf("nn: model %q: unknown mode %d", m.name, mode)
+	}
+	var tr []string
+	for _, p := range m.params {
+		if p.Trainable {
+			tr = append(tr, p.Name)
+		}
+	}
+	key := compileKey{batch, mode, m.dtype, strings.Join(tr, "\x00")}
+	if gr, ok := m.cache[key]; ok {
+		return gr, nil
+	}
+	gr, err := m.compile(batch, mode)
+	if err != nil {
+		return nil, err
+	}
+	m.cache[key] = gr
+	return gr, nil
+}
+
+// applier is what a layer's apply function sees while a graph is built.
+type applier struct {
+	m          *Model
+	gr         *Graph
+	n          *node
+	mode       Mode
+	frozen     bool
+	fixedMasks bool
+	logits     *G.Node
+}
+
+func (a *applier) param(local string) *G.Node { return a.gr.params[a.n.name+"/"+local] }
+
+func (a *applier) value(local string) *tensor.Dense { return a.m.byName[a.n.name+"/"+local].Value }
+
+// seed derives a layer's random stream from the model seed and the layer's name.
+func (a *applier) seed() uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%s", a.m.seed, a.n.name)
+	return h.Sum64()
+}
+
+func (a *applier) activate(x *G.Node, fn ActivationFn, alpha float64) (*G.Node, error) {
+	a.logits = nil
+	switch fn {
+	case "", Linear:
+		return x, nil
+	case ReLU:
+		return graph.ReLU(x)
+	case LeakyReLU:
+		return graph.LeakyReLU(x, alpha)
+	case Sigmoid:
+		return graph.Sigmoid(x)
+	case Tanh:
+		return graph.Tanh(x)
+	case Softmax:
+		a.logits = x
+		return graph.Softmax(x)
+	}
+	return nil, errors.Errorf("unknown activation %q", fn)
+}
+
+func (m *Model) compile(batch int, mode Mode) (gr *Graph, err error) {
+	gr = &Graph{model: m, batch: batch, mode: mode, g: G.NewGraph(), params: map[string]*G.Node{}}
+	err = graph.Safely(func() error { return m.build(gr) })
+	if err != nil {
+		return nil, err
+	}
+	return gr, nil
+}
+
+func (m *Model) build(gr *Graph) error {
+	dt := m.dtype
+	inShape := m.nodes[0].out.internal(gr.batch)
+	gr.inVal = tensor.New(tensor.Of(dt), tensor.WithShape(inShape...))
+	gr.input = G.NewTensor(gr.g, dt, len(inShape), G.WithShape(inShape...), G.WithName("input"), G.WithValue(gr.inVal))
+	for _, p := range m.params {
+		s := p.Value.Shape()
+		gr.params[p.Name] = G.NewTensor(gr.g, dt, s.Dims(), G.WithShape(s...), G.WithName(p.Name), G.WithValue(p.Value))
+	}
+	out := map[*node]*G.Node{m.nodes[0]: gr.input}
+	var logits *G.Node
+	for _, n := range m.nodes[1:] {
+		ins := make([]*G.Node, len(n.inputs))
+		for i, in := range n.inputs {
+			ins[i] = out[in]
+		}
+		a := &applier{m: m, gr: gr, n: n, mode: gr.mode, frozen: n.frozen(), fixedMasks: fixedDropoutMasks}
+		var y *G.Node
+		err := graph.Safely(func() (err error) {
+			y, err = kinds[n.layer.kind].apply(a, &n.layer.cfg, ins)
+			return err
+		})
+		if err != nil {
+			return errors.Wrapf(err, "nn: model %q: %v", m.name, n)
+		}
+		if want := n.out.internal(gr.batch); !y.Shape().Eq(want) {
+			return errors.Errorf("nn: model %q: %v: built shape %v, inferred %v", m.name, n, y.Shape(), want)
+		}
+		out[n] = y
+		logits = a.logits
+	}
+	gr.output = out[m.output]
+	if len(m.output.out) != 1 {
+		return nil
+	}
+	// A classifier: build the loss.
+	gr.logits = gr.output
+	if logits != nil {
+		gr.logits = logits
+	}
+	gr.labVal = tensor.New(tensor.Of(dt), tensor.WithShape(gr.batch))
+	gr.labels = G.NewVector(gr.g, dt, G.WithShape(gr.batch), G.WithName("labels"), G.WithValue(gr.labVal))
+	var err error
+	if gr.loss, err = graph.SoftmaxCrossEntropy(gr.logits, gr.labels); err != nil {
+		return errors.Wrapf(err, "nn: model %q: loss", m.name)
+	}
+	roots := G.Nodes{gr.output, gr.loss}
+	if gr.mode == Train {
+		var wrt G.Nodes
+		for _, p := range m.params {
+			if p.Trainable {
+				gr.gradParams = append(gr.gradParams, p)
+				wrt = append(wrt, gr.params[p.Name])
+			}
+		}
+		if len(wrt) == 0 {
+			return errors.Errorf("nn: model %q: no trainable parameters (every layer is frozen)", m.name)
+		}
+		if gr.grads, err = G.Grad(gr.loss, wrt...); err != nil {
+			return errors.Wrapf(err, "nn: model %q: differentiating the loss", m.name)
+		}
+		roots = append(roots, gr.grads...)
+	}
+	// Compile only what the outputs need: no backward ops below the lowest trainable layer.
+	gr.machine, err = graph.NewMachine(gr.g.SubgraphRoots(roots...))
+	return errors.Wrapf(err, "nn: model %q", m.name)
+}
+
+// Batch is the graph's batch size.
+func (gr *Graph) Batch() int { return gr.batch }
+
+// Mode is the graph's mode.
+func (gr *Graph) Mode() Mode { return gr.mode }
+
+// Run feeds one batch through the graph: x holds batch examples in Keras's order
+// ([batch, height, width, channels] or [batch, features]), float32 or float64; labels
+// holds a class index per example, or is nil when only outputs are wanted. In [Train]
+// mode it also computes the gradients ([Graph.Grad]) and updates batch normalisation's
+// moving statistics.
+func (gr *Graph) Run(x tensor.Tensor, labels []int) error {
+	m := gr.model
+	want := append(tensor.Shape{gr.batch}, m.nodes[0].out...)
+	if x == nil || !x.Shape().Eq(want) {
+		var got tensor.Shape
+		if x != nil {
+			got = x.Shape()
+		}
+		return errors.Errorf("nn: model %q: input has shape %v; want %v", m.name, got, want)
+	}
+	if err := toInternal(x, gr.inVal); err != nil {
+		return errors.Wrapf(err, "nn: model %q: input", m.name)
+	}
+	if gr.labels != nil {
+		if labels == nil && gr.mode == Train {
+			return errors.Errorf("nn: model %q: training needs labels", m.name)
+		}
+		if labels != nil && len(labels) != gr.batch {
+			return errors.Errorf("nn: model %q: %d labels for a batch of %d", m.name, len(labels), gr.batch)
+		}
+		classes := m.output.out[0]
+		for i, l := range labels {
+			if l < 0 || l >= classes {
+				return errors.Errorf("nn: model %q: label %d of example %d is outside [0, %d)", m.name, l, i, classes)
+			}
+		}
+		setLabels(gr.labVal, labels)
+	}
+	return errors.Wrapf(gr.machine.Run(), "nn: model %q", m.name)
+}
+
+func setLabels(d *tensor.Dense, labels []int) {
+	switch s := d.Data().(type) {
+	case []float32:
+		for i := range s {
+			s[i] = 0
+			if labels != nil {
+				s[i] = float32(labels[i])
+			}
+		}
+	case []float64:
+		for i := range s {
+			s[i] = 0
+			if labels != nil {
+				s[i] = float64(labels[i])
+			}
+		}
+	}
+}
+
+// toInternal copies an NHWC (or [N,F]) batch into an NCHW (or [N,F]) tensor, converting
+// the element type.
+func toInternal(x tensor.Tensor, dst *tensor.Dense) error {
+	var src []float64
+	switch d := x.Data().(type) {
+	case []float32:
+		src = make([]float64, len(d))
+		for i, v := range d {
+			src[i] = float64(v)
+		}
+	case []float64:
+		src = d
+	default:
+		return errors.Errorf("dtype %v is not float32 or float64", x.Dtype())
+	}
+	if x.Shape().TotalSize() != dst.Size() {
+		return errors.Errorf("%d values for %d", x.Shape().TotalSize(), dst.Size())
+	}
+	s := x.Shape()
+	at := func(i int) float64 { return src[i] }
+	if len(s) == 4 {
+		n, h, w, c := s[0], s[1], s[2], s[3]
+		at = func(i int) float64 {
+			// i indexes NCHW; read the NHWC element.
+			xw := i % w
+			xh := i / w % h
+			xc := i / (w * h) % c
+			xn := i / (w * h * c)
+			return src[((xn*h+xh)*w+xw)*c+xc]
+		}
+		_ = n
+	}
+	switch d := dst.Data().(type) {
+	case []float32:
+		for i := range d {
+			d[i] = float32(at(i))
+		}
+	case []float64:
+		for i := range d {
+			d[i] = at(i)
+		}
+	}
+	return nil
+}
+
+// Output is the model's output for the last batch: [batch, classes] probabilities for a
+// classifier ending in softmax; images come back NCHW.
+func (gr *Graph) Output() *tensor.Dense { return denseOf(gr.output) }
+
+// Logits is the input of the final softmax (or the output if there is none).
+func (gr *Graph) Logits() *tensor.Dense { return denseOf(gr.logits) }
+
+// Loss is the mean cross-entropy of the last batch (0 when it ran without labels or the
+// model is not a classifier).
+func (gr *Graph) Loss() float64 {
+	if gr.loss == nil || gr.loss.Value() == nil {
+		return 0
+	}
+	switch v := gr.loss.Value().(type) {
+	case *G.F32:
+		return float64(*v)
+	case *G.F64:
+		return float64(*v)
+	}
+	return 0
+}
+
+// GradParams lists the parameters the graph computes gradients for, in model order.
+func (gr *Graph) GradParams() []*Param { return append([]*Param(nil), gr.gradParams...) }
+
+// Grad returns the gradient of the loss for the named parameter after a [Train] run, or
+// nil if the parameter is frozen or unknown.
+func (gr *Graph) Grad(param string) *tensor.Dense {
+	for i, p := range gr.gradParams {
+		if p.Name == param {
+			return denseOf(gr.grads[i])
+		}
+	}
+	return nil
+}
+
+// ExprGraph is the underlying Gorgonia graph.
+func (gr *Graph) ExprGraph() *G.ExprGraph { return gr.g }
+
+// Node returns a graph node by role: "input", "labels", "output", "logits", "loss", or a
+// parameter's name; nil if there is none.
+func (gr *Graph) Node(name string) *G.Node {
+	switch name {
+	case "input":
+		return gr.input
+	case "labels":
+		return gr.labels
+	case "output":
+		return gr.output
+	case "logits":
+		return gr.logits
+	case "loss":
+		return gr.loss
+	}
+	return gr.params[name]
+}
+
+// Instructions lists the compiled program; tests count backward ops in it.
+func (gr *Graph) Instructions() []string { return gr.machine.Instructions() }
+
+func denseOf(n *G.Node) *tensor.Dense {
+	if n == nil {
+		return nil
+	}
+	d, _ := n.Value().(*tensor.Dense)
+	return d
+}

@@ -1,0 +1,47 @@
+// Package nn declares convolutional networks the way Keras does and compiles them to
+// Gorgonia graphs.
+//
+// # Overview
+//
+// A [Layer] is a configured layer: [Conv2D], [MaxPool2D], [AvgPool2D], [GlobalAvgPool2D],
+// [Dense], [Flatten], [Dropout], [BatchNorm], [Activate] and [Add]. Layers take functional
+// options of the one type [Option] ([Padding], [Strides], [Activation], [Name], ...).
+// [Sequential] stacks layers; a [Builder] wires any directed acyclic graph of them, such as
+// residual blocks (a branch joined by [Add]) grouped into named nested blocks
+// ([Builder.Block]). Both return a [Model]: a specification plus named parameters.
+//
+// Shapes are inferred and checked when the model is built, so a bad configuration (a
+// kernel larger than its padded input, an Add of different shapes, Dense on an image,
+// zero filters, a stride of 0) is an error that names the layer, never a panic inside
+// Gorgonia.
+//
+// # Shapes and layout
+//
+// Users speak Keras's order: an image is (height, width, channels), and [Model.Summary]
+// prints (None, 28, 28, 32). Inside a compiled graph images are NCHW and convolution
+// kernels OIHW (docs/architecture.md says why); [Graph.Run] converts its NHWC input at the
+// edge. Dense kernels are [inputs, units] as in Keras. [Flatten] orders features channel,
+// row, column.
+//
+// # Parameters
+//
+// Parameters are float32 tensors (float64 after [Model.SetDType]) named by path:
+// "conv2d/kernel", "block2/conv1/kernel", "batch_normalization/moving_mean". Each has a
+// trainable flag ([Model.Freeze]); batch normalisation's moving statistics are never
+// trainable. [Model.Initialize] re-draws them from a seed with each layer's initializer
+// (Glorot uniform kernels and zero biases by default, as in Keras).
+//
+// # Compiling
+//
+// [Model.Compile] builds one Gorgonia graph per batch size and [Mode] and caches it; train
+// and eval graphs bind the same parameter tensors, so an update is seen by both. A
+// training graph asks Gorgonia for the gradients of trainable parameters only, and compiles
+// only the subgraph the loss and those gradients need: nothing of the backward pass below
+// the lowest trainable layer is built. A frozen BatchNorm runs in inference mode in
+// training graphs too (Keras's rule).
+//
+// # Errors
+//
+// Errors name the place: `nn: layer "conv2d_1" (Conv2D): kernel 3x3 larger than padded
+// input 2x2`. Gorgonia panics are caught at this package's boundary and returned as errors.
+package nn

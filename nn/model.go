@@ -1,0 +1,302 @@
+package nn
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+)
+
+// node is one placed layer of a model.
+type node struct {
+	name   string // full path: "block1/conv1"
+	layer  *Layer
+	inputs []*node
+	out    Shape
+	params []*Param
+}
+
+func (n *node) String() string { return fmt.Sprintf("layer %q (%s)", n.name, n.layer.kind) }
+
+// Model is a network: layers wired into a directed acyclic graph from one input to one
+// output, and their parameters. Make one with [Sequential] or a [Builder].
+type Model struct {
+	name   string
+	nodes  []*node // topological order; nodes[0] is the input
+	output *node
+	params []*Param
+	byName map[string]*Param
+	dtype  tensor.Dtype
+	seed   uint64
+	cache  map[compileKey]*Graph
+}
+
+// Name is the model's name.
+func (m *Model) Name() string { return m.name }
+
+// InputShape is the shape of one input example, (height, width, channels) for images.
+func (m *Model) InputShape() Shape { return append(Shape(nil), m.nodes[0].out...) }
+
+// OutputShape is the shape of one output example, (classes) for a classifier.
+func (m *Model) OutputShape() Shape { return append(Shape(nil), m.output.out...) }
+
+// DType is the parameters' element type (float32 unless [Model.SetDType] changed it).
+func (m *Model) DType() tensor.Dtype { return m.dtype }
+
+// Layers lists the model's layers in topological order, without the input.
+func (m *Model) Layers() []LayerInfo {
+	var out []LayerInfo
+	for _, n := range m.nodes[1:] {
+		info := LayerInfo{Name: n.name, Kind: n.layer.kind, Config: n.layer.cfg, OutputShape: n.out}
+		for _, in := range n.inputs {
+			info.Inputs = append(info.Inputs, in.name)
+		}
+		for _, p := range n.params {
+			info.Params = append(info.Params, p.Name)
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// LayerInfo describes one layer of a model.
+type LayerInfo struct {
+	Name        string
+	Kind        string
+	Config      Config
+	Inputs      []string
+	OutputShape Shape
+	Params      []string
+}
+
+// Builder wires layers into a model of any shape, as Keras's functional API does:
+//
+//	b := nn.NewBuilder("tiny-resnet")
+//	x := b.Input(32, 32, 3)
+//	y := b.Apply(nn.Conv2D(16, 3, nn.Padding(nn.Same)), x)
+//	blk := b.Block("block1")
+//	z := blk.Apply(nn.Conv2D(16, 3, nn.Padding(nn.Same), nn.Name("conv1")), y)
+//	z = blk.Apply(nn.Add(), y, z)
+//	m, err := b.Model(z)
+//
+// The first error stops the build and is returned by [Builder.Model], naming the layer.
+type Builder struct {
+	st     *buildState
+	prefix string
+}
+
+type buildState struct {
+	name   string
+	nodes  []*node
+	names  map[string]bool
+	counts map[string]int
+	err    error
+}
+
+// Tensor is a symbolic output of a layer inside a [Builder].
+type Tensor struct{ n *node }
+
+// Shape is the tensor's example shape; nil after an error.
+func (t Tensor) Shape() Shape {
+	if t.n == nil {
+		return nil
+	}
+	return append(Shape(nil), t.n.out...)
+}
+
+// NewBuilder starts a model called name.
+func NewBuilder(name string) *Builder {
+	return &Builder{st: &buildState{name: name, names: map[string]bool{}, counts: map[string]int{}}}
+}
+
+// Block returns a builder whose layers are named under path (a nested block such as
+// "stage2/block1"); it shares the model with b.
+func (b *Builder) Block(path string) *Builder {
+	path = strings.Trim(path, "/")
+	if path == "" {
+		return b
+	}
+	return &Builder{st: b.st, prefix: b.prefix + path + "/"}
+}
+
+// Err is the first error met so far.
+func (b *Builder) Err() error { return b.st.err }
+
+// Input declares the model's only input, one example's shape in Keras's order.
+func (b *Builder) Input(shape ...int) Tensor {
+	return b.Apply(Input(shape...))
+}
+
+// Apply places layer l on the inputs and returns its output. It checks l's configuration
+// and infers its output shape now; an error is kept and reported by [Builder.Model].
+func (b *Builder) Apply(l *Layer, inputs ...Tensor) Tensor {
+	st := b.st
+	if st.err != nil {
+		return Tensor{}
+	}
+	n, err := b.place(l, inputs)
+	if err != nil {
+		st.err = err
+		return Tensor{}
+	}
+	st.nodes = append(st.nodes, n)
+	return Tensor{n}
+}
+
+func (b *Builder) place(l *Layer, inputs []Tensor) (*node, error) {
+	st := b.st
+	if l == nil {
+		return nil, errors.New("nn: nil layer")
+	}
+	k := kinds[l.kind]
+	name := l.cfg.Name
+	if name == "" {
+		name = k.keras
+		if c := st.counts[b.prefix+k.keras]; c > 0 {
+			name = fmt.Sprintf("%s_%d", k.keras, c)
+		}
+		st.counts[b.prefix+k.keras]++
+	}
+	n := &node{name: b.prefix + name, layer: l}
+	fail := func(err error) (*node, error) { return nil, errors.Wrapf(err, "nn: %v", n) }
+	if l.err != nil {
+		return fail(l.err)
+	}
+	if st.names[n.name] {
+		return fail(errors.New("name used twice"))
+	}
+	if k.check != nil {
+		if err := k.check(&l.cfg); err != nil {
+			return fail(err)
+		}
+	}
+	switch {
+	case k.arity == 0 && len(st.nodes) > 0:
+		return fail(errors.New("a model has one input, already declared"))
+	case k.arity == 0:
+		if len(l.cfg.Shape) == 0 {
+			return fail(errors.New("input shape is empty"))
+		}
+		for _, d := range l.cfg.Shape {
+			if d <= 0 {
+				return fail(errors.Errorf("input shape %v must be positive", l.cfg.Shape))
+			}
+		}
+		if len(l.cfg.Shape) != 1 && len(l.cfg.Shape) != 3 {
+			return fail(errors.Errorf("input shape %v must be (features) or (height, width, channels)", l.cfg.Shape))
+		}
+		n.out = append(Shape(nil), l.cfg.Shape...)
+	case len(st.nodes) == 0:
+		return fail(errors.New("the model has no input yet: start with Input"))
+	case k.arity == -1 && len(inputs) < 2:
+		return fail(errors.Errorf("needs two or more inputs, got %d", len(inputs)))
+	case k.arity > 0 && len(inputs) != k.arity:
+		return fail(errors.Errorf("needs %d input, got %d", k.arity, len(inputs)))
+	}
+	var shapes []Shape
+	for i, in := range inputs {
+		if in.n == nil {
+			return fail(errors.Errorf("input %d is not the output of a layer", i))
+		}
+		if !st.has(in.n) {
+			return fail(errors.Errorf("input %d comes from another model", i))
+		}
+		n.inputs = append(n.inputs, in.n)
+		shapes = append(shapes, in.n.out)
+	}
+	if k.out != nil {
+		out, err := k.out(&l.cfg, shapes)
+		if err != nil {
+			return fail(err)
+		}
+		for _, d := range out {
+			if d <= 0 {
+				return fail(errors.Errorf("output shape %v is empty", out))
+			}
+		}
+		n.out = out
+	}
+	if k.params != nil {
+		for _, d := range k.params(&l.cfg, shapes) {
+			n.params = append(n.params, &Param{Name: n.name + "/" + d.name, Layer: n.name,
+				Trainable: !d.stat && !l.cfg.Frozen, Stat: d.stat, decl: d})
+		}
+	}
+	for _, other := range st.nodes {
+		if other.layer == l {
+			return fail(errors.New("this Layer value is already placed; make a new one for each place"))
+		}
+	}
+	st.names[n.name] = true
+	return n, nil
+}
+
+func (st *buildState) has(n *node) bool {
+	for _, o := range st.nodes {
+		if o == n {
+			return true
+		}
+	}
+	return false
+}
+
+// Model finishes the build with output as the model's output, allocates the parameters
+// and initializes them with seed 1 (see [Model.Initialize]).
+func (b *Builder) Model(output Tensor) (*Model, error) {
+	st := b.st
+	if st.err != nil {
+		return nil, st.err
+	}
+	if len(st.nodes) == 0 {
+		return nil, errors.Errorf("nn: model %q has no input", st.name)
+	}
+	if output.n == nil || !st.has(output.n) {
+		return nil, errors.Errorf("nn: model %q: the output is not a layer of this model", st.name)
+	}
+	m := &Model{name: st.name, output: output.n, byName: map[string]*Param{}, dtype: tensor.Float32,
+		cache: map[compileKey]*Graph{}}
+	// Keep only the layers the output depends on, in the order they were placed.
+	needed := map[*node]bool{}
+	var mark func(n *node)
+	mark = func(n *node) {
+		if needed[n] {
+			return
+		}
+		needed[n] = true
+		for _, in := range n.inputs {
+			mark(in)
+		}
+	}
+	mark(output.n)
+	for _, n := range st.nodes {
+		if needed[n] {
+			m.nodes = append(m.nodes, n)
+			m.params = append(m.params, n.params...)
+		}
+	}
+	if m.nodes[0] != st.nodes[0] {
+		return nil, errors.Errorf("nn: model %q: the output does not depend on the input", st.name)
+	}
+	for _, p := range m.params {
+		m.byName[p.Name] = p
+	}
+	if err := m.Initialize(1); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Sequential stacks layers into a model, each layer's output feeding the next; the first
+// layer must be [Input]. The model is initialized with seed 1.
+func Sequential(name string, layers ...*Layer) (*Model, error) {
+	b := NewBuilder(name)
+	if len(layers) == 0 || layers[0] == nil || layers[0].kind != "InputLayer" {
+		return nil, errors.Errorf("nn: model %q: the first layer must be nn.Input(shape...)", name)
+	}
+	x := b.Apply(layers[0])
+	for _, l := range layers[1:] {
+		x = b.Apply(l, x)
+	}
+	return b.Model(x)
+}
