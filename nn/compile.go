@@ -80,7 +80,7 @@ func (m *Model) Compile(batch int, mode Mode) (*Graph, error) {
 	if gr, ok := m.cache[key]; ok {
 		return gr, nil
 	}
-	gr, err := m.compile(batch, mode)
+	gr, err := m.compile(batch, mode, mode == Train)
 	if err != nil {
 		return nil, err
 	}
@@ -130,16 +130,18 @@ func (a *applier) activate(x *G.Node, fn ActivationFn, alpha float64) (*G.Node, 
 	return nil, errors.Errorf("unknown activation %q", fn)
 }
 
-func (m *Model) compile(batch int, mode Mode) (gr *Graph, err error) {
+// compile builds a graph; withGrads adds the gradient nodes (off only for gradient checks,
+// which differentiate the graph themselves).
+func (m *Model) compile(batch int, mode Mode, withGrads bool) (gr *Graph, err error) {
 	gr = &Graph{model: m, batch: batch, mode: mode, g: G.NewGraph(), params: map[string]*G.Node{}}
-	err = graph.Safely(func() error { return m.build(gr) })
+	err = graph.Safely(func() error { return m.build(gr, withGrads) })
 	if err != nil {
 		return nil, err
 	}
 	return gr, nil
 }
 
-func (m *Model) build(gr *Graph) error {
+func (m *Model) build(gr *Graph, withGrads bool) error {
 	dt := m.dtype
 	inShape := m.nodes[0].out.internal(gr.batch)
 	gr.inVal = tensor.New(tensor.Of(dt), tensor.WithShape(inShape...))
@@ -186,7 +188,7 @@ func (m *Model) build(gr *Graph) error {
 		return errors.Wrapf(err, "nn: model %q: loss", m.name)
 	}
 	roots := G.Nodes{gr.output, gr.loss}
-	if gr.mode == Train {
+	if gr.mode == Train && withGrads {
 		var wrt G.Nodes
 		for _, p := range m.params {
 			if p.Trainable {
