@@ -1,0 +1,85 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/convgraph/convgraph/zoo"
+)
+
+// usageError marks a mistake in the command line: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run executes the command line args and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	fmt.Fprintf(stderr, "convgraph: %s\n", msg)
+	var ue usageError
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
+		fmt.Fprintln(stderr, "Run 'convgraph --help' for usage.")
+		return 2
+	}
+	return 1
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "convgraph",
+		Short:         "Train, evaluate and inspect convolutional networks built on Gorgonia",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newSummary())
+	return root
+}
+
+// noArgs rejects positional arguments as a usage error.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q", c.CommandPath(), strings.Join(args, " "))
+	}
+	return nil
+}
+
+func newSummary() *cobra.Command {
+	var model string
+	c := &cobra.Command{
+		Use:   "summary --model NAME",
+		Short: "Print a Keras-style summary of a model: layers, output shapes, parameter counts",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if model == "" {
+				return usagef("summary needs --model NAME (one of %s)", strings.Join(zoo.Names(), ", "))
+			}
+			m, err := zoo.New(model)
+			if err != nil {
+				return usageError{err}
+			}
+			_, err = fmt.Fprint(c.OutOrStdout(), m.Summary())
+			return err
+		},
+	}
+	c.Flags().StringVar(&model, "model", "", "zoo model name ("+strings.Join(zoo.Names(), ", ")+")")
+	return c
+}
