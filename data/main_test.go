@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -50,21 +51,19 @@ func fakeSet(n, h, w, classes int) (images, labels *data.IDX) {
 	return images, labels
 }
 
+// encode returns x as an IDX file, gzipped if gz. It panics on errors (t may be nil).
 func encode(t testing.TB, x *data.IDX, gz bool) []byte {
-	t.Helper()
 	var buf bytes.Buffer
-	if !gz {
-		if err := data.EncodeIDX(&buf, x); err != nil {
-			t.Fatal(err)
-		}
-		return buf.Bytes()
-	}
+	var w io.Writer = &buf
 	zw := gzip.NewWriter(&buf)
-	if err := data.EncodeIDX(zw, x); err != nil {
-		t.Fatal(err)
+	if gz {
+		w = zw
 	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
+	if err := data.EncodeIDX(w, x); err != nil {
+		panic(err)
+	}
+	if gz {
+		zw.Close()
 	}
 	return buf.Bytes()
 }
