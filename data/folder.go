@@ -1,0 +1,175 @@
+package data
+
+import (
+	"bytes"
+	"image"
+	_ "image/jpeg" // registers JPEG for image.Decode
+	_ "image/png"  // registers PNG for image.Decode
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pkg/errors"
+	"golang.org/x/image/draw"
+)
+
+// imageExts are the file extensions ImageFolder reads (case does not matter).
+var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true}
+
+// ImageFolder reads a data set laid out as root/<class>/<image>, the layout
+// of Keras's image_dataset_from_directory: each sub-folder of root is a
+// class, classes sorted by name (label i is the i-th name), and every .png,
+// .jpg or .jpeg file under a class folder (sub-folders included, in lexical
+// order) is an image of that class. Other files are ignored. Images are
+// converted to c channels (1 gray, 3 RGB, 4 RGBA) and resized to h×w
+// bilinearly (see [ReadImage]).
+//
+// It returns an error naming the folder if root has no class folders or a
+// class folder has no images, and naming the file if an image cannot be
+// decoded.
+func ImageFolder(root string, h, w, c int) (*Dataset, error) {
+	if err := checkShape(h, w, c); err != nil {
+		return nil, errors.Wrapf(err, "data: %s", root)
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, errors.Wrap(err, "data")
+	}
+	var classes, paths []string
+	var labels []int
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		dir := filepath.Join(root, e.Name())
+		n := len(paths)
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(d.Name(), ".") && p != dir {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !d.IsDir() && imageExts[strings.ToLower(filepath.Ext(p))] {
+				paths = append(paths, p)
+				labels = append(labels, len(classes))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, errors.Wrap(err, "data")
+		}
+		if len(paths) == n {
+			return nil, errors.Errorf("data: %s: class folder has no images (.png, .jpg, .jpeg)", dir)
+		}
+		classes = append(classes, e.Name())
+	}
+	if len(classes) == 0 {
+		return nil, errors.Errorf("data: %s: no class folders (want %s/<class>/<image>.png)", root, root)
+	}
+	sort.Strings(classes) // ReadDir already sorts; say it here too
+
+	size := h * w * c
+	pixels := make([]uint8, len(paths)*size)
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				errs[i] = readImageInto(pixels[i*size:(i+1)*size], paths[i], h, w, c)
+			}
+		})
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	d := newDataset(pixels, labels, h, w, c, classes)
+	d.Name, d.Source = filepath.Base(filepath.Clean(root)), root
+	return d, nil
+}
+
+func checkShape(h, w, c int) error {
+	if h < 1 || w < 1 {
+		return errors.Errorf("bad image size %dx%d", h, w)
+	}
+	if c != 1 && c != 3 && c != 4 {
+		return errors.Errorf("%d channels not supported (1, 3 or 4)", c)
+	}
+	return nil
+}
+
+// ReadImage reads a PNG or JPEG file as h×w×c bytes in HWC order: converted to
+// c channels (1: gray by the ITU-R 601 luma weights, as PIL's convert("L");
+// 3: RGB; 4: RGBA, colours premultiplied so that transparent is black) and
+// resized with bilinear interpolation (golang.org/x/image/draw.BiLinear) if
+// its size differs. Errors name the file.
+func ReadImage(path string, h, w, c int) ([]uint8, error) {
+	if err := checkShape(h, w, c); err != nil {
+		return nil, errors.Wrapf(err, "data: %s", path)
+	}
+	dst := make([]uint8, h*w*c)
+	if err := readImageInto(dst, path, h, w, c); err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+func readImageInto(dst []uint8, path string, h, w, c int) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return errors.Wrap(err, "data")
+	}
+	return decodeImageInto(dst, b, path, h, w, c)
+}
+
+// maxImagePixels bounds the images we decode, so that a forged header cannot
+// make us allocate gigabytes.
+const maxImagePixels = 1 << 26
+
+func decodeImageInto(dst []uint8, file []byte, name string, h, w, c int) error {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(file))
+	if err != nil {
+		return errors.Wrapf(err, "data: %s: cannot decode image", name)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > maxImagePixels {
+		return errors.Errorf("data: %s: image of %dx%d pixels is too large", name, cfg.Width, cfg.Height)
+	}
+	src, _, err := image.Decode(bytes.NewReader(file))
+	if err != nil {
+		return errors.Wrapf(err, "data: %s: cannot decode image", name)
+	}
+	rgba := image.NewRGBA(image.Rect(0, 0, w, h))
+	if b := src.Bounds(); b.Dx() == w && b.Dy() == h {
+		draw.Copy(rgba, image.Point{}, src, b, draw.Src, nil)
+	} else {
+		draw.BiLinear.Scale(rgba, rgba.Bounds(), src, b, draw.Src, nil)
+	}
+	pix := rgba.Pix
+	for i := range w * h {
+		r, g, b, a := pix[4*i], pix[4*i+1], pix[4*i+2], pix[4*i+3]
+		switch c {
+		case 1:
+			dst[i] = uint8((19595*uint32(r) + 38470*uint32(g) + 7471*uint32(b) + 1<<15) >> 16)
+		case 3:
+			dst[3*i], dst[3*i+1], dst[3*i+2] = r, g, b
+		case 4:
+			dst[4*i], dst[4*i+1], dst[4*i+2], dst[4*i+3] = r, g, b, a
+		}
+	}
+	return nil
+}
