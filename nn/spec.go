@@ -1,0 +1,101 @@
+package nn
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/pkg/errors"
+)
+
+// Spec is a model's architecture as data: enough to rebuild the model (without its
+// parameter values) with [FromSpec]. Checkpoints store it as JSON.
+type Spec struct {
+	Name   string      `json:"name"`
+	Layers []LayerSpec `json:"layers"`
+	Output string      `json:"output"`
+}
+
+// LayerSpec is one layer of a [Spec].
+type LayerSpec struct {
+	Kind   string   `json:"class_name"`
+	Name   string   `json:"name"` // full path: "block1/conv1"
+	Config Config   `json:"config"`
+	Inputs []string `json:"inbound,omitempty"`
+}
+
+// Spec returns the model's architecture, including which layers are frozen.
+func (m *Model) Spec() Spec {
+	s := Spec{Name: m.name, Output: m.output.name}
+	for _, n := range m.nodes {
+		ls := LayerSpec{Kind: n.layer.kind, Name: n.name, Config: n.layer.cfg}
+		ls.Config.Name = ""
+		ls.Config.optionsUsed = nil
+		for _, in := range n.inputs {
+			ls.Inputs = append(ls.Inputs, in.name)
+		}
+		s.Layers = append(s.Layers, ls)
+	}
+	return s
+}
+
+// MarshalSpec encodes the model's [Spec] as JSON.
+func (m *Model) MarshalSpec() ([]byte, error) { return json.Marshal(m.Spec()) }
+
+// UnmarshalSpec decodes a JSON [Spec] and rebuilds its model (see [FromSpec]).
+func UnmarshalSpec(b []byte) (*Model, error) {
+	var s Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, errors.Wrap(err, "nn: model spec")
+	}
+	return FromSpec(s)
+}
+
+// FromSpec rebuilds a model from its architecture, with the same layer names, shapes and
+// frozen layers, and parameters initialized with seed 1. Every inconsistency (an unknown
+// layer type, an input that names no earlier layer, a bad configuration) is an error
+// naming the layer.
+func FromSpec(s Spec) (*Model, error) {
+	if s.Name == "" || len(s.Layers) == 0 {
+		return nil, errors.New("nn: model spec has no name or no layers")
+	}
+	b := NewBuilder(s.Name)
+	out := map[string]Tensor{}
+	for i, ls := range s.Layers {
+		if _, ok := kinds[ls.Kind]; !ok {
+			return nil, errors.Errorf("nn: model spec %q: layer %q has unknown type %q", s.Name, ls.Name, ls.Kind)
+		}
+		if (i == 0) != (ls.Kind == "InputLayer") {
+			return nil, errors.Errorf("nn: model spec %q: layer %q: the input must come first, once", s.Name, ls.Name)
+		}
+		if ls.Name == "" || strings.HasPrefix(ls.Name, "/") || strings.HasSuffix(ls.Name, "/") {
+			return nil, errors.Errorf("nn: model spec %q: layer %d has a bad name %q", s.Name, i, ls.Name)
+		}
+		if _, dup := out[ls.Name]; dup {
+			return nil, errors.Errorf("nn: model spec %q: layer %q appears twice", s.Name, ls.Name)
+		}
+		prefix, local := "", ls.Name
+		if j := strings.LastIndex(ls.Name, "/"); j >= 0 {
+			prefix, local = ls.Name[:j], ls.Name[j+1:]
+		}
+		cfg := ls.Config
+		cfg.Name = local
+		l := &Layer{kind: ls.Kind, cfg: cfg}
+		var ins []Tensor
+		for _, name := range ls.Inputs {
+			t, ok := out[name]
+			if !ok {
+				return nil, errors.Errorf("nn: model spec %q: layer %q takes %q, which is not an earlier layer", s.Name, ls.Name, name)
+			}
+			ins = append(ins, t)
+		}
+		out[ls.Name] = b.Block(prefix).Apply(l, ins...)
+		if b.Err() != nil {
+			return nil, errors.Wrapf(b.Err(), "nn: model spec %q", s.Name)
+		}
+	}
+	o, ok := out[s.Output]
+	if !ok {
+		return nil, errors.Errorf("nn: model spec %q: output %q is not a layer", s.Name, s.Output)
+	}
+	return b.Model(o)
+}
