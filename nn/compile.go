@@ -54,6 +54,7 @@ type Graph struct {
 	grads          []*G.Node
 	machine        *graph.Machine
 	inVal, labVal  *tensor.Dense
+	labelled       bool // the last run had labels
 }
 
 // fixedDropoutMasks makes dropout reuse its first mask (for whole-model gradient checks).
@@ -173,8 +174,15 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 		logits = a.logits
 	}
 	gr.output = out[m.output]
+	roots := G.Nodes{gr.output}
 	if len(m.output.out) != 1 {
-		return nil
+		// Not a classifier (a feature extractor, say): outputs only, no loss.
+		if gr.mode == Train {
+			return errors.Errorf("nn: model %q: training needs a classifier output (classes), not %v", m.name, m.output.out)
+		}
+		var err error
+		gr.machine, err = graph.NewMachine(gr.g.SubgraphRoots(roots...))
+		return errors.Wrapf(err, "nn: model %q", m.name)
 	}
 	// A classifier: build the loss.
 	gr.logits = gr.output
@@ -187,7 +195,7 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 	if gr.loss, err = graph.SoftmaxCrossEntropy(gr.logits, gr.labels); err != nil {
 		return errors.Wrapf(err, "nn: model %q: loss", m.name)
 	}
-	roots := G.Nodes{gr.output, gr.loss}
+	roots = append(roots, gr.loss)
 	if gr.mode == Train && withGrads {
 		var wrt G.Nodes
 		for _, p := range m.params {
@@ -248,6 +256,7 @@ func (gr *Graph) Run(x tensor.Tensor, labels []int) error {
 		}
 		setLabels(gr.labVal, labels)
 	}
+	gr.labelled = labels != nil
 	return errors.Wrapf(gr.machine.Run(), "nn: model %q", m.name)
 }
 
@@ -325,7 +334,7 @@ func (gr *Graph) Logits() *tensor.Dense { return denseOf(gr.logits) }
 // Loss is the mean cross-entropy of the last batch (0 when it ran without labels or the
 // model is not a classifier).
 func (gr *Graph) Loss() float64 {
-	if gr.loss == nil || gr.loss.Value() == nil {
+	if gr.loss == nil || gr.loss.Value() == nil || !gr.labelled {
 		return 0
 	}
 	switch v := gr.loss.Value().(type) {

@@ -242,7 +242,10 @@ func (st *buildState) has(n *node) bool {
 }
 
 // Model finishes the build with output as the model's output, allocates the parameters
-// and initializes them with seed 1 (see [Model.Initialize]).
+// and initializes them with seed 1 (see [Model.Initialize]). Model may be called again
+// for another output (a feature extractor over a classifier's layers, say): the models
+// share the parameters of their common layers, values included, and parameters that
+// already have values keep them.
 func (b *Builder) Model(output Tensor) (*Model, error) {
 	st := b.st
 	if st.err != nil {
@@ -278,11 +281,17 @@ func (b *Builder) Model(output Tensor) (*Model, error) {
 	if m.nodes[0] != st.nodes[0] {
 		return nil, errors.Errorf("nn: model %q: the output does not depend on the input", st.name)
 	}
+	fresh := false
 	for _, p := range m.params {
 		m.byName[p.Name] = p
+		fresh = fresh || p.Value == nil
 	}
-	if err := m.Initialize(1); err != nil {
-		return nil, err
+	if fresh {
+		// Initialize only parameters no earlier model of this builder has: models built
+		// from one Builder share their common layers' parameters, values included.
+		if err := m.initialize(1, true); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }

@@ -292,3 +292,48 @@ func TestRunChecksItsInput(t *testing.T) {
 		t.Error("batch 0 compiled")
 	}
 }
+
+// A feature extractor built from a classifier's Builder shares its trained parameters,
+// and outputs images.
+func TestSubModelSharesParameters(t *testing.T) {
+	b := nn.NewBuilder("clf")
+	x := b.Input(6, 6, 1)
+	feat := b.Apply(nn.Conv2D(2, 3, nn.Padding(nn.Same), nn.Activation(nn.ReLU)), x)
+	out := b.Apply(nn.Dense(3, nn.Activation(nn.Softmax)), b.Apply(nn.Flatten(), feat))
+	clf, err := b.Model(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clf.Param("conv2d/kernel").Value.Data().([]float32)[0] = 42
+	fe, err := b.Model(feat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := fe.Param("conv2d/kernel").Value.Data().([]float32)[0]; v != 42 {
+		t.Fatalf("building the feature extractor reset a shared kernel to %v", v)
+	}
+	gr, err := fe.Compile(1, nn.Eval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := randomBatch(tensor.Float32, 4, 1, 6, 6, 1)
+	if err := gr.Run(img, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s := gr.Output().Shape(); !s.Eq(tensor.Shape{1, 2, 6, 6}) {
+		t.Errorf("feature maps have shape %v; want NCHW [1 2 6 6]", s)
+	}
+	if gr.Loss() != 0 {
+		t.Errorf("loss %v without labels", gr.Loss())
+	}
+	if _, err := fe.Compile(1, nn.Train); err == nil {
+		t.Error("a model with image outputs compiled for training")
+	}
+	cg, err := clf.Compile(1, nn.Eval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cg.Run(img, nil); err != nil || cg.Loss() != 0 {
+		t.Errorf("unlabelled run: err %v, loss %v; want 0", err, cg.Loss())
+	}
+}

@@ -42,9 +42,15 @@ func (m *Model) Param(name string) *Param { return m.byName[name] }
 
 // Initialize draws every parameter afresh with its layer's initializer. Each parameter's
 // values depend only on seed and its name, so adding a layer does not change the others.
-func (m *Model) Initialize(seed uint64) error {
+func (m *Model) Initialize(seed uint64) error { return m.initialize(seed, false) }
+
+// initialize draws parameters; with onlyNew, only those that have no value yet.
+func (m *Model) initialize(seed uint64, onlyNew bool) error {
 	m.seed = seed
 	for _, p := range m.params {
+		if onlyNew && p.Value != nil {
+			continue
+		}
 		d := p.decl
 		vals := make([]float64, d.shape.TotalSize())
 		h := fnv.New64a()
