@@ -119,8 +119,7 @@ func ExampleStrides() {
 //
 // Run takes the image in Keras's order (N, H, W, C); inside the graph it is NCHW, so the
 // layer's (28, 28, 32) output is a [1, 32, 28, 28] tensor and each map is one contiguous
-// 28x28 block. The sub-model ends in a Flatten because Graph.Run cannot yet run a model
-// whose output is an image; Flatten keeps the NCHW order, so map c starts at c*28*28.
+// 28x28 block: map c starts at c*28*28.
 func ExampleBuilder() {
 	b := nn.NewBuilder("fashion-cnn")
 	x := b.Input(28, 28, 1)
@@ -133,8 +132,7 @@ func ExampleBuilder() {
 		fmt.Println(err)
 		return
 	}
-	maps := b.Apply(nn.Flatten(nn.Name("maps")), conv1)
-	features, err := b.Model(maps)
+	features, err := b.Model(conv1)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -162,7 +160,7 @@ func ExampleBuilder() {
 		fmt.Println(l.Name, l.OutputShape)
 	}
 	out := gr.Output()
-	fmt.Println("graph output:", out.Shape(), "=", 32*28*28)
+	fmt.Println("graph output (NCHW):", out.Shape())
 	v := out.Data().([]float32)
 	const c, row = 0, 14
 	at := c*28*28 + row*28
@@ -170,16 +168,14 @@ func ExampleBuilder() {
 	// Output:
 	// shared with the classifier: true
 	// conv1 (None, 28, 28, 32)
-	// maps (None, 25088)
-	// graph output: (1, 25088) = 25088
+	// graph output (NCHW): (1, 32, 28, 28)
 	// map 0, row 14, columns 10-17: [0 0 0 4 4 0 0 0]
 }
 
 // Max pooling keeps each 2x2 window's largest value, halving height and width and keeping
-// the channels; it has no parameters. (The Flatten is there because Graph.Run cannot yet
-// run a model whose output is an image.)
+// the channels; it has no parameters.
 func ExampleMaxPool2D() {
-	m, err := nn.Sequential("pool", nn.Input(4, 4, 1), nn.MaxPool2D(2), nn.Flatten())
+	m, err := nn.Sequential("pool", nn.Input(4, 4, 1), nn.MaxPool2D(2))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -216,7 +212,7 @@ func ExampleAvgPool2D() {
 		7, 8, 3, 4,
 	}
 	for _, l := range []*nn.Layer{nn.AvgPool2D(2), nn.AvgPool2D(3, nn.Strides(2), nn.Padding(nn.Same))} {
-		m, err := nn.Sequential("pool", nn.Input(4, 4, 1), l, nn.Flatten())
+		m, err := nn.Sequential("pool", nn.Input(4, 4, 1), l)
 		if err != nil {
 			fmt.Println(err)
 			return
