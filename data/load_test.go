@@ -41,8 +41,15 @@ var registerToy = sync.OnceFunc(func() {
 		toyFiles[names[i]] = gz
 		*files[i] = data.File{Name: names[i], SHA256: sum(gz), ContentSHA256: x.ContentSHA256()}
 	}
-	data.Register(spec)
+	registerOnce(spec)
 })
+
+// registerOnce registers spec unless a run before (go test -count=N) did.
+func registerOnce(spec data.Spec) {
+	if _, ok := data.Lookup(spec.Name); !ok {
+		data.Register(spec)
+	}
+}
 
 func sum(b []byte) string {
 	s := sha256.Sum256(b)
@@ -370,7 +377,7 @@ func maps(m map[string][]byte) map[string][]byte {
 }
 
 func TestDownloadRefusesUnverifiable(t *testing.T) {
-	data.Register(data.Spec{Name: "no-checksums", Classes: []string{"a"},
+	registerOnce(data.Spec{Name: "no-checksums", Classes: []string{"a"},
 		TrainImages: data.File{Name: "train-images-idx3-ubyte.gz"}, TrainLabels: data.File{Name: "train-labels-idx1-ubyte.gz"},
 		TestImages: data.File{Name: "t10k-images-idx3-ubyte.gz"}, TestLabels: data.File{Name: "t10k-labels-idx1-ubyte.gz"}})
 	_, opts := isolated(t)
@@ -378,6 +385,30 @@ func TestDownloadRefusesUnverifiable(t *testing.T) {
 	_, err := data.Load("no-checksums", online(opts, srv.URL+"/mirror/")...)
 	if err == nil || !strings.Contains(err.Error(), "no checksum registered") || hits.Load() != 0 {
 		t.Errorf("error %v after %d requests", err, hits.Load())
+	}
+}
+
+func TestRegisterPanics(t *testing.T) {
+	registerToy()
+	for _, spec := range []data.Spec{
+		{Name: toyName, Classes: []string{"a"}},
+		{Name: "", Classes: []string{"a"}},
+		{Name: "no-classes"},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Register(%q, %d classes) did not panic", spec.Name, len(spec.Classes))
+				}
+			}()
+			data.Register(spec)
+		}()
+	}
+	if _, ok := data.Lookup("no-classes"); ok {
+		t.Error("a bad spec was registered")
+	}
+	if !slices.Contains(data.Names(), data.FashionMNIST) || !slices.IsSorted(data.Names()) {
+		t.Errorf("Names %v", data.Names())
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"github.com/pkg/errors"
 )
 
-//go:generate go run ../tools/sample
+//go:generate go run ../tools/sample -out sample
 
 // The bundled samples, written by tools/sample from the official files.
 //

