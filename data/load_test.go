@@ -3,6 +3,7 @@ package data_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -508,5 +509,35 @@ func checkFull(t *testing.T, s *data.Split, perClassTrain, perClassTest int) {
 				t.Errorf("class %d: %d test images", c, n)
 			}
 		}
+	}
+}
+
+type countingTransport struct{ n atomic.Int32 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestDownloadClientAndContext(t *testing.T) {
+	_, opts := isolated(t)
+	srv, _ := server(t, toyFiles)
+	rt := &countingTransport{}
+	if _, err := data.Load(toyName, append(online(opts, srv.URL+"/mirror/"), data.HTTPClient(&http.Client{Transport: rt}))...); err != nil {
+		t.Fatal(err)
+	}
+	if rt.n.Load() != 4 {
+		t.Errorf("the client made %d requests, want 4", rt.n.Load())
+	}
+
+	cache, opts := isolated(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := data.Load(toyName, append(online(opts, srv.URL+"/mirror/"), data.Context(ctx))...)
+	if err == nil || !strings.Contains(err.Error(), "context canceled") {
+		t.Errorf("error %v", err)
+	}
+	if got := cacheFiles(t, filepath.Join(cache, toyName)); len(got) != 0 {
+		t.Errorf("cache holds %v", got)
 	}
 }
