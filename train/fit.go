@@ -1,0 +1,362 @@
+package train
+
+import (
+	"context"
+	"io"
+	"math"
+	"time"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/convgraph/convgraph/data"
+	"github.com/convgraph/convgraph/nn"
+)
+
+// ErrInterrupted is returned by [Fit] when its context is cancelled (Ctrl-C in the CLI).
+// The History returned with it holds the epochs that completed.
+var ErrInterrupted = errors.New("train: interrupted")
+
+// Config configures [Fit]. Zero fields take the defaults given.
+type Config struct {
+	// Epochs is the number of epochs to run (default 1, as Keras).
+	Epochs int
+	// BatchSize is the mini-batch size (default 32, as Keras).
+	BatchSize int
+	// Optimizer updates the weights (default Adam with Keras's settings).
+	Optimizer Optimizer
+	// LR is the learning rate when Schedule is nil (default 1e-3).
+	LR float64
+	// Schedule gives the learning rate per step, overriding LR.
+	Schedule Schedule
+	// Seed drives shuffling and augmentation. Initialization and dropout masks draw from
+	// the model's own seed (nn.Model.Initialize).
+	Seed uint64
+	// Validation, if set, is evaluated after every epoch (val_loss, val_accuracy).
+	Validation *data.Dataset
+	// Augment adds batch options such as data.RandomFlip() to training batches.
+	Augment []data.BatchOption
+	// Callbacks run after every epoch.
+	Callbacks []Callback
+	// Progress receives a progress bar (on a terminal) or a line per epoch; nil is silent.
+	Progress io.Writer
+	// InitialEpoch and InitialStep resume a run: epochs and optimizer steps already done.
+	InitialEpoch, InitialStep int
+	// History to continue (when resuming); nil starts a new one.
+	History *History
+	// OnStep, if set, is called after every optimizer step (the CLI uses it to keep a
+	// resumable state).
+	OnStep func(epoch, step int)
+}
+
+func (c *Config) defaults() {
+	if c.Epochs == 0 {
+		c.Epochs = 1
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 32
+	}
+	if c.Optimizer == nil {
+		c.Optimizer = &Adam{}
+	}
+	if c.LR == 0 {
+		c.LR = 1e-3
+	}
+	if c.Schedule == nil {
+		c.Schedule = Constant(c.LR)
+	}
+}
+
+// Callback runs after each epoch; returning stop ends training after this epoch.
+type Callback interface {
+	EpochEnd(m *nn.Model, logs EpochLogs) (stop bool, err error)
+}
+
+// Fit trains m on ds and returns the history. Batches are shuffled with cfg.Seed, the
+// last partial batch is used (its own compiled graph), and the model's trainable
+// parameters are updated in place. A NaN or infinite loss stops training with an error
+// naming the epoch and batch; cancelling ctx stops after the current batch with
+// [ErrInterrupted]. The returned history holds every completed epoch, also on error.
+func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*History, error) {
+	cfg.defaults()
+	h := cfg.History
+	if h == nil {
+		h = &History{Model: m.Name()}
+	}
+	switch {
+	case cfg.Epochs < 0:
+		return h, errors.Errorf("train: epochs %d must be positive", cfg.Epochs)
+	case cfg.BatchSize < 0:
+		return h, errors.Errorf("train: batch size %d must be positive", cfg.BatchSize)
+	case ds == nil || ds.Len() == 0:
+		return h, errors.New("train: the training set is empty")
+	}
+	if err := checkFits(m, ds); err != nil {
+		return h, err
+	}
+	if cfg.Validation != nil {
+		if err := checkFits(m, cfg.Validation); err != nil {
+			return h, errors.Wrap(err, "validation set")
+		}
+	}
+	opts := append([]data.BatchOption{data.Shuffle(), data.Seed(cfg.Seed)}, cfg.Augment...)
+	it := ds.Batches(cfg.BatchSize, opts...)
+	for e := 0; e < cfg.InitialEpoch; e++ {
+		it.Reset() // replay the shuffles of the epochs already done
+	}
+	step := cfg.InitialStep
+	for epoch := cfg.InitialEpoch; epoch < cfg.Epochs; epoch++ {
+		bar := newProgress(cfg.Progress, epoch+1, cfg.Epochs, it.Len(), ds.Len())
+		start := time.Now()
+		var lossSum, correct, seen float64
+		var lr float64
+		b := 0
+		for it.Next() {
+			if err := ctx.Err(); err != nil {
+				bar.abort()
+				return h, ErrInterrupted
+			}
+			batch := it.Batch()
+			b++
+			lr = cfg.Schedule.LR(step)
+			loss, hits, err := trainStep(m, batch, cfg.Optimizer, lr)
+			if err != nil {
+				bar.abort()
+				return h, errors.Wrapf(err, "train: epoch %d, batch %d", epoch+1, b)
+			}
+			step++
+			n := float64(batch.Size)
+			lossSum += loss * n
+			correct += hits
+			seen += n
+			bar.add(batch.Size, lossSum/seen, correct/seen)
+			if cfg.OnStep != nil {
+				cfg.OnStep(epoch, step)
+			}
+		}
+		it.Reset()
+		logs := EpochLogs{Epoch: epoch + 1, Loss: lossSum / seen, Accuracy: correct / seen, LR: lr,
+			ValLoss: math.NaN(), ValAccuracy: math.NaN()}
+		logs.Seconds = time.Since(start).Seconds()
+		logs.ImagesPerS = seen / logs.Seconds
+		if cfg.Validation != nil {
+			ev, err := Evaluate(m, cfg.Validation, cfg.BatchSize)
+			if err != nil {
+				bar.abort()
+				return h, errors.Wrapf(err, "train: epoch %d: validation", epoch+1)
+			}
+			logs.ValLoss, logs.ValAccuracy = ev.Loss, ev.Accuracy
+		}
+		bar.done(logs)
+		h.Epochs = append(h.Epochs, logs)
+		stop := false
+		for _, cb := range cfg.Callbacks {
+			s, err := cb.EpochEnd(m, logs)
+			if err != nil {
+				return h, errors.Wrapf(err, "train: epoch %d: callback", epoch+1)
+			}
+			stop = stop || s
+		}
+		if stop {
+			break
+		}
+	}
+	return h, nil
+}
+
+// checkFits reports a data set whose images or classes do not fit the model.
+func checkFits(m *nn.Model, ds *data.Dataset) error {
+	in := m.InputShape()
+	img := nn.Shape{ds.Height(), ds.Width(), ds.Channels()}
+	if len(in) == 3 && (in[0] != img[0] || in[1] != img[1] || in[2] != img[2]) {
+		return errors.Errorf("train: %s has %dx%dx%d images; model %q takes %v",
+			ds.Name, img[0], img[1], img[2], m.Name(), in)
+	}
+	if len(in) == 1 && in[0] != img.Size() {
+		return errors.Errorf("train: %s has %d values per image; model %q takes %d", ds.Name, img.Size(), m.Name(), in[0])
+	}
+	out := m.OutputShape()
+	if len(out) != 1 {
+		return errors.Errorf("train: model %q outputs %v, not class scores", m.Name(), out)
+	}
+	if k := ds.NumClasses(); k > out[0] {
+		return errors.Errorf("train: %s has %d classes; model %q outputs %d", ds.Name, k, m.Name(), out[0])
+	}
+	return nil
+}
+
+func batchTensor(m *nn.Model, b *data.Batch) tensor.Tensor {
+	shape := append(tensor.Shape{b.Size}, m.InputShape()...)
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(b.X[:shape.TotalSize()]))
+}
+
+// trainStep runs one forward and backward pass and an optimizer step; it returns the
+// batch's mean loss and the number of correct predictions.
+func trainStep(m *nn.Model, b *data.Batch, opt Optimizer, lr float64) (loss, hits float64, err error) {
+	gr, err := m.Compile(b.Size, nn.Train)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := gr.Run(batchTensor(m, b), b.Labels[:b.Size]); err != nil {
+		return 0, 0, err
+	}
+	loss = gr.Loss()
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, 0, errors.Errorf("loss is %v: training diverged (lower the learning rate)", loss)
+	}
+	hits = float64(countCorrect(gr.Output(), b.Labels[:b.Size]))
+	params := gr.GradParams()
+	grads := make([]*tensor.Dense, len(params))
+	for i, p := range params {
+		grads[i] = gr.Grad(p.Name)
+	}
+	return loss, hits, opt.Step(params, grads, lr)
+}
+
+// countCorrect counts rows whose largest score is at the label.
+func countCorrect(out *tensor.Dense, labels []int) int {
+	k := out.Shape()[1]
+	n := 0
+	for r, l := range labels {
+		if argmax(out, r, k) == l {
+			n++
+		}
+	}
+	return n
+}
+
+func argmax(out *tensor.Dense, r, k int) int {
+	best := 0
+	switch d := out.Data().(type) {
+	case []float32:
+		row := d[r*k : (r+1)*k]
+		for i, v := range row {
+			if v > row[best] {
+				best = i
+			}
+		}
+	case []float64:
+		row := d[r*k : (r+1)*k]
+		for i, v := range row {
+			if v > row[best] {
+				best = i
+			}
+		}
+	}
+	return best
+}
+
+// Evaluation is a model's performance on a data set.
+type Evaluation struct {
+	Loss, Accuracy float64
+	// PerClass[k] is the accuracy on images of class k (NaN if there are none).
+	PerClass []float64
+	// Confusion[true][predicted] counts images.
+	Confusion [][]int
+	Images    int
+}
+
+// Evaluate runs m in inference mode over ds in batches of batchSize (default 32 when 0).
+func Evaluate(m *nn.Model, ds *data.Dataset, batchSize int) (*Evaluation, error) {
+	if batchSize == 0 {
+		batchSize = 32
+	}
+	if batchSize < 0 {
+		return nil, errors.Errorf("train: batch size %d must be positive", batchSize)
+	}
+	if ds == nil || ds.Len() == 0 {
+		return nil, errors.New("train: the evaluation set is empty")
+	}
+	if err := checkFits(m, ds); err != nil {
+		return nil, err
+	}
+	k := m.OutputShape()[0]
+	ev := &Evaluation{Confusion: make([][]int, k), PerClass: make([]float64, k)}
+	for i := range ev.Confusion {
+		ev.Confusion[i] = make([]int, k)
+	}
+	it := ds.Batches(batchSize)
+	var lossSum float64
+	for it.Next() {
+		b := it.Batch()
+		gr, err := m.Compile(b.Size, nn.Eval)
+		if err != nil {
+			return nil, err
+		}
+		if err := gr.Run(batchTensor(m, b), b.Labels[:b.Size]); err != nil {
+			return nil, errors.Wrapf(err, "train: evaluating %s", ds.Name)
+		}
+		lossSum += gr.Loss() * float64(b.Size)
+		out := gr.Output()
+		for r, l := range b.Labels[:b.Size] {
+			ev.Confusion[l][argmax(out, r, k)]++
+		}
+		ev.Images += b.Size
+	}
+	correct := 0
+	for c := range ev.Confusion {
+		total := 0
+		for _, v := range ev.Confusion[c] {
+			total += v
+		}
+		correct += ev.Confusion[c][c]
+		ev.PerClass[c] = math.NaN()
+		if total > 0 {
+			ev.PerClass[c] = float64(ev.Confusion[c][c]) / float64(total)
+		}
+	}
+	ev.Loss = lossSum / float64(ev.Images)
+	ev.Accuracy = float64(correct) / float64(ev.Images)
+	return ev, nil
+}
+
+// Prediction is one image's top classes.
+type Prediction struct {
+	// Probs holds every class's probability.
+	Probs []float64
+	// Top holds class indices by decreasing probability.
+	Top []int
+}
+
+// Predict returns class probabilities for n images given in x as NHWC float32 values
+// (already normalised like the training data).
+func Predict(m *nn.Model, x []float32, n int) ([]Prediction, error) {
+	in := m.InputShape()
+	if n <= 0 || len(x) != n*in.Size() {
+		return nil, errors.Errorf("train: predict: %d values for %d images of %v", len(x), n, in)
+	}
+	gr, err := m.Compile(n, nn.Eval)
+	if err != nil {
+		return nil, err
+	}
+	shape := append(tensor.Shape{n}, in...)
+	if err := gr.Run(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(x)), nil); err != nil {
+		return nil, err
+	}
+	out := gr.Output()
+	k := out.Shape()[1]
+	preds := make([]Prediction, n)
+	for r := range preds {
+		p := Prediction{Probs: make([]float64, k), Top: make([]int, k)}
+		for c := 0; c < k; c++ {
+			switch d := out.Data().(type) {
+			case []float32:
+				p.Probs[c] = float64(d[r*k+c])
+			case []float64:
+				p.Probs[c] = d[r*k+c]
+			}
+			p.Top[c] = c
+		}
+		sortByProb(p.Top, p.Probs)
+		preds[r] = p
+	}
+	return preds, nil
+}
+
+func sortByProb(idx []int, probs []float64) {
+	for i := 1; i < len(idx); i++ {
+		for j := i; j > 0 && probs[idx[j]] > probs[idx[j-1]]; j-- {
+			idx[j], idx[j-1] = idx[j-1], idx[j]
+		}
+	}
+}
