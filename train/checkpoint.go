@@ -1,0 +1,327 @@
+package train
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/nlpodyssey/safetensors"
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/convgraph/convgraph/nn"
+)
+
+// Checkpoint format: a safetensors file (the format PyTorch and Hugging Face read) holding
+// every parameter under its path name ("conv2d/kernel"), the optimizer's state under
+// "optimizer/<param>/<slot>" as F64, and in the header metadata the model spec, the run's
+// position and its history, so a checkpoint alone rebuilds its model and resumes its run.
+const (
+	checkpointFormat = "convgraph/1"
+	optimizerPrefix  = "optimizer/"
+)
+
+// Checkpoint is what a checkpoint file holds besides the weights themselves.
+type Checkpoint struct {
+	// Model is the rebuilt model with the saved weights (from [Load]).
+	Model *nn.Model
+	// Optimizer names the optimizer ("adam"); OptimizerState is its saved state.
+	Optimizer      string
+	OptimizerState map[string][]float64
+	// Epoch and Step are the epochs and optimizer steps completed.
+	Epoch, Step int
+	// Seed is the run's data seed.
+	Seed uint64
+	// History is the run's history so far.
+	History *History
+	// Extra holds free-form metadata (the CLI records its flags there).
+	Extra map[string]string
+}
+
+// Save writes m's weights and the run state c (c.Model is ignored) to path atomically: it
+// writes a temporary file in the same directory, syncs it and renames it over path, so a
+// crash leaves either the old file or the new one, never half of one.
+func Save(path string, m *nn.Model, opt Optimizer, c Checkpoint) error {
+	spec, err := m.MarshalSpec()
+	if err != nil {
+		return errors.Wrapf(err, "train: checkpoint %q", path)
+	}
+	meta := map[string]string{
+		"format": checkpointFormat,
+		"spec":   string(spec),
+		"epoch":  strconv.Itoa(c.Epoch),
+		"step":   strconv.Itoa(c.Step),
+		"seed":   strconv.FormatUint(c.Seed, 10),
+	}
+	for k, v := range c.Extra {
+		meta["extra."+k] = v
+	}
+	if c.History != nil {
+		hb, err := json.Marshal(c.History)
+		if err != nil {
+			return errors.Wrapf(err, "train: checkpoint %q: history", path)
+		}
+		meta["history"] = string(hb)
+	}
+	views := map[string]safetensors.TensorView{}
+	for _, p := range m.Params() {
+		v, err := denseView(p.Value)
+		if err != nil {
+			return errors.Wrapf(err, "train: checkpoint %q: parameter %q", path, p.Name)
+		}
+		views[p.Name] = v
+	}
+	if opt != nil {
+		meta["optimizer"] = opt.Name()
+		if st, ok := opt.(Stateful); ok {
+			for k, vals := range st.State() {
+				v, err := f64View(vals)
+				if err != nil {
+					return errors.Wrapf(err, "train: checkpoint %q: optimizer state %q", path, k)
+				}
+				views[optimizerPrefix+k] = v
+			}
+		}
+	}
+	return writeAtomic(path, func(w *bufio.Writer) error {
+		return safetensors.SerializeToWriter(views, meta, w)
+	})
+}
+
+// writeAtomic writes a file through a temporary file and a rename.
+func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return errors.Wrapf(err, "train: cannot write %q", path)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	w := bufio.NewWriterSize(f, 1<<20)
+	if err = write(w); err != nil {
+		return errors.Wrapf(err, "train: writing %q", path)
+	}
+	if err = w.Flush(); err != nil {
+		return errors.Wrapf(err, "train: writing %q", path)
+	}
+	if err = f.Sync(); err != nil {
+		return errors.Wrapf(err, "train: writing %q", path)
+	}
+	if err = f.Close(); err != nil {
+		return errors.Wrapf(err, "train: writing %q", path)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return errors.Wrapf(err, "train: writing %q", path)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // make the rename durable; failure here loses nothing already written
+		d.Close()
+	}
+	return nil
+}
+
+// WriteFileAtomic writes data to path through a temporary file and a rename.
+func WriteFileAtomic(path string, data []byte) error {
+	return writeAtomic(path, func(w *bufio.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+func shape64(s []int) []uint64 {
+	out := make([]uint64, len(s))
+	for i, d := range s {
+		out[i] = uint64(d)
+	}
+	return out
+}
+
+func denseView(d *tensor.Dense) (safetensors.TensorView, error) {
+	switch s := d.Data().(type) {
+	case []float32:
+		b := make([]byte, 4*len(s))
+		for i, v := range s {
+			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+		}
+		return safetensors.NewTensorView(safetensors.F32, shape64(d.Shape()), b)
+	case []float64:
+		return f64ViewShape(s, shape64(d.Shape()))
+	}
+	return safetensors.TensorView{}, errors.Errorf("dtype %v", d.Dtype())
+}
+
+func f64View(s []float64) (safetensors.TensorView, error) {
+	return f64ViewShape(s, []uint64{uint64(len(s))})
+}
+
+func f64ViewShape(s []float64, shape []uint64) (safetensors.TensorView, error) {
+	b := make([]byte, 8*len(s))
+	for i, v := range s {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(v))
+	}
+	return safetensors.NewTensorView(safetensors.F64, shape, b)
+}
+
+// readFile parses a checkpoint's safetensors container.
+func readFile(path string) (safetensors.SafeTensors, map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return safetensors.SafeTensors{}, nil, errors.Wrap(err, "train: checkpoint")
+	}
+	st, err := safetensors.Deserialize(b)
+	if err != nil {
+		return safetensors.SafeTensors{}, nil, errors.Wrapf(err, "train: checkpoint %q is not a safetensors file", path)
+	}
+	_, md, err := safetensors.ReadMetadata(b)
+	if err != nil {
+		return safetensors.SafeTensors{}, nil, errors.Wrapf(err, "train: checkpoint %q", path)
+	}
+	return st, md.Metadata(), nil
+}
+
+// Load reads a checkpoint written by [Save] and rebuilds its model with the saved
+// weights, frozen layers and run state. Errors name the file and what is wrong.
+func Load(path string) (*Checkpoint, error) {
+	st, meta, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if meta["format"] != checkpointFormat {
+		return nil, errors.Errorf("train: checkpoint %q: not a convgraph checkpoint (format %q)", path, meta["format"])
+	}
+	m, err := nn.UnmarshalSpec([]byte(meta["spec"]))
+	if err != nil {
+		return nil, errors.Wrapf(err, "train: checkpoint %q", path)
+	}
+	if err := loadWeights(path, st, m, false); err != nil {
+		return nil, err
+	}
+	c := &Checkpoint{Model: m, Optimizer: meta["optimizer"], OptimizerState: map[string][]float64{}, Extra: map[string]string{}}
+	for k, dst := range map[string]*int{"epoch": &c.Epoch, "step": &c.Step} {
+		if *dst, err = strconv.Atoi(meta[k]); err != nil || *dst < 0 {
+			return nil, errors.Errorf("train: checkpoint %q: bad %s %q", path, k, meta[k])
+		}
+	}
+	if c.Seed, err = strconv.ParseUint(meta["seed"], 10, 64); err != nil {
+		return nil, errors.Errorf("train: checkpoint %q: bad seed %q", path, meta["seed"])
+	}
+	if hs := meta["history"]; hs != "" {
+		if c.History, err = ReadHistory(strings.NewReader(hs)); err != nil {
+			return nil, errors.Wrapf(err, "train: checkpoint %q", path)
+		}
+	}
+	for k, v := range meta {
+		if name, ok := strings.CutPrefix(k, "extra."); ok {
+			c.Extra[name] = v
+		}
+	}
+	for _, name := range st.Names() {
+		key, ok := strings.CutPrefix(name, optimizerPrefix)
+		if !ok {
+			continue
+		}
+		tv, _ := st.Tensor(name)
+		vals, err := floats(tv)
+		if err != nil {
+			return nil, errors.Wrapf(err, "train: checkpoint %q: %q", path, name)
+		}
+		c.OptimizerState[key] = vals
+	}
+	return c, nil
+}
+
+// LoadWeights copies a checkpoint's weights into m, which must have the same parameters:
+// a missing parameter or a shape that differs is an error naming the parameter and both
+// shapes, and m is left unchanged.
+func LoadWeights(path string, m *nn.Model) error {
+	st, _, err := readFile(path)
+	if err != nil {
+		return err
+	}
+	return loadWeights(path, st, m, false)
+}
+
+func loadWeights(path string, st safetensors.SafeTensors, m *nn.Model, partial bool) error {
+	type pending struct {
+		p    *nn.Param
+		vals []float64
+	}
+	var todo []pending
+	known := map[string]bool{}
+	for _, p := range m.Params() {
+		known[p.Name] = true
+		tv, ok := st.Tensor(p.Name)
+		if !ok {
+			return errors.Errorf("train: checkpoint %q has no parameter %q of model %q", path, p.Name, m.Name())
+		}
+		got := make([]int, len(tv.Shape()))
+		for i, d := range tv.Shape() {
+			got[i] = int(d)
+		}
+		if !tensor.Shape(got).Eq(tensor.Shape(p.Shape())) {
+			return errors.Errorf("train: checkpoint %q: parameter %q has shape %v; model %q needs %v",
+				path, p.Name, got, m.Name(), p.Shape())
+		}
+		vals, err := floats(tv)
+		if err != nil {
+			return errors.Wrapf(err, "train: checkpoint %q: parameter %q", path, p.Name)
+		}
+		for _, v := range vals {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return errors.Errorf("train: checkpoint %q: parameter %q holds %v", path, p.Name, v)
+			}
+		}
+		todo = append(todo, pending{p, vals})
+	}
+	var extra []string
+	for _, name := range st.Names() {
+		if !known[name] && !strings.HasPrefix(name, optimizerPrefix) {
+			extra = append(extra, name)
+		}
+	}
+	if len(extra) > 0 && !partial {
+		sort.Strings(extra)
+		return errors.Errorf("train: checkpoint %q has parameters model %q lacks: %s", path, m.Name(), strings.Join(extra, ", "))
+	}
+	for _, t := range todo {
+		switch d := t.p.Value.Data().(type) {
+		case []float32:
+			for i, v := range t.vals {
+				d[i] = float32(v)
+			}
+		case []float64:
+			copy(d, t.vals)
+		}
+	}
+	return nil
+}
+
+func floats(tv safetensors.TensorView) ([]float64, error) {
+	b := tv.Data()
+	switch tv.DType() {
+	case safetensors.F32:
+		out := make([]float64, len(b)/4)
+		for i := range out {
+			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+		}
+		return out, nil
+	case safetensors.F64:
+		out := make([]float64, len(b)/8)
+		for i := range out {
+			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+		}
+		return out, nil
+	}
+	return nil, errors.Errorf("dtype %v is not F32 or F64", tv.DType())
+}
