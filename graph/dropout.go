@@ -20,6 +20,10 @@ type DropoutConfig struct {
 	// FixedMask draws one mask on the first run and reuses it, so the op is a fixed
 	// function (for gradient checks).
 	FixedMask bool
+	// Step, when set, makes each run's mask a function of Seed and *Step alone (read at
+	// run time), so a training run resumed at step n draws the masks an uninterrupted
+	// run would have.
+	Step *uint64
 }
 
 // Dropout zeroes each element of x with probability cfg.Rate and scales the survivors by
@@ -34,7 +38,7 @@ func Dropout(x *G.Node, cfg DropoutConfig) (*G.Node, error) {
 	if x.Shape().Dims() == 0 {
 		return nil, errors.New("graph: dropout: input is a scalar; want a tensor")
 	}
-	st := &dropoutState{id: newID(), rate: cfg.Rate, fixed: cfg.FixedMask,
+	st := &dropoutState{id: newID(), rate: cfg.Rate, fixed: cfg.FixedMask, seed: cfg.Seed, step: cfg.Step,
 		rng: rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))}
 	return apply(&dropoutOp{st: st, dims: x.Shape().Dims()}, x)
 }
@@ -45,6 +49,8 @@ type dropoutState struct {
 	rate  float64
 	fixed bool
 	rng   *rand.Rand
+	seed  uint64
+	step  *uint64
 	keep  []bool
 	drawn bool
 }
@@ -57,6 +63,9 @@ func (s *dropoutState) draw(n int) {
 		s.keep = make([]bool, n)
 	}
 	s.keep = s.keep[:n]
+	if s.step != nil {
+		s.rng = rand.New(rand.NewPCG(s.seed, *s.step))
+	}
 	for i := range s.keep {
 		s.keep[i] = s.rng.Float64() >= s.rate
 	}

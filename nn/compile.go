@@ -54,7 +54,8 @@ type Graph struct {
 	grads          []*G.Node
 	machine        *graph.Machine
 	inVal, labVal  *tensor.Dense
-	labelled       bool // the last run had labels
+	labelled       bool   // the last run had labels
+	step           uint64 // seeds dropout masks: see SetStep
 }
 
 // fixedDropoutMasks makes dropout reuse its first mask (for whole-model gradient checks).
@@ -216,6 +217,11 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 	gr.machine, err = graph.NewMachine(gr.g.SubgraphRoots(roots...))
 	return errors.Wrapf(err, "nn: model %q", m.name)
 }
+
+// SetStep sets the training step that the next runs' dropout masks derive from (with the
+// model's seed and the layer's name). Training loops call it before each step so that a
+// resumed run draws the same masks as an uninterrupted one.
+func (gr *Graph) SetStep(step uint64) { gr.step = step }
 
 // Batch is the graph's batch size.
 func (gr *Graph) Batch() int { return gr.batch }

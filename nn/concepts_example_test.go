@@ -480,7 +480,7 @@ func ExampleModel_Compile() {
 	again, _ := m.Compile(2, nn.Train)
 	fmt.Println("cached:", again == gr)
 	// Output:
-	// loss 2.3
+	// loss 2.4
 	// gradient conv2d/kernel (32, 1, 3, 3)
 	// gradient conv2d/bias (32)
 	// gradient conv2d_1/kernel (64, 32, 3, 3)

@@ -449,7 +449,7 @@ func dropoutApply(a *applier, c *Config, in []*G.Node) (*G.Node, error) {
 	if a.mode != Train || c.Rate == 0 {
 		return in[0], nil
 	}
-	return graph.Dropout(in[0], graph.DropoutConfig{Rate: c.Rate, Seed: a.seed(), FixedMask: a.fixedMasks})
+	return graph.Dropout(in[0], graph.DropoutConfig{Rate: c.Rate, Seed: a.seed(), FixedMask: a.fixedMasks, Step: &a.gr.step})
 }
 
 func bnParams(c *Config, in []Shape) []paramDecl {

@@ -119,7 +119,7 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 			batch := it.Batch()
 			b++
 			lr = cfg.Schedule.LR(step)
-			loss, hits, err := trainStep(m, batch, cfg.Optimizer, lr)
+			loss, hits, err := trainStep(m, batch, cfg.Optimizer, lr, step)
 			if err != nil {
 				bar.abort()
 				return h, errors.Wrapf(err, "train: epoch %d, batch %d", epoch+1, b)
@@ -192,11 +192,12 @@ func batchTensor(m *nn.Model, b *data.Batch) tensor.Tensor {
 
 // trainStep runs one forward and backward pass and an optimizer step; it returns the
 // batch's mean loss and the number of correct predictions.
-func trainStep(m *nn.Model, b *data.Batch, opt Optimizer, lr float64) (loss, hits float64, err error) {
+func trainStep(m *nn.Model, b *data.Batch, opt Optimizer, lr float64, step int) (loss, hits float64, err error) {
 	gr, err := m.Compile(b.Size, nn.Train)
 	if err != nil {
 		return 0, 0, err
 	}
+	gr.SetStep(uint64(step))
 	if err := gr.Run(batchTensor(m, b), b.Labels[:b.Size]); err != nil {
 		return 0, 0, err
 	}
