@@ -40,7 +40,9 @@ type Config struct {
 	Callbacks []Callback
 	// Progress receives a progress bar (on a terminal) or a line per epoch; nil is silent.
 	Progress io.Writer
-	// InitialEpoch and InitialStep resume a run: epochs and optimizer steps already done.
+	// InitialEpoch and InitialStep resume a run: the epochs completed and the optimizer
+	// steps taken (which may end inside the next epoch). The resumed epoch's logs cover
+	// only its remaining batches.
 	InitialEpoch, InitialStep int
 	// History to continue (when resuming); nil starts a new one.
 	History *History
@@ -104,6 +106,14 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 	for e := 0; e < cfg.InitialEpoch; e++ {
 		it.Reset() // replay the shuffles of the epochs already done
 	}
+	// A run interrupted mid-epoch resumes at the batch after the last step it took.
+	skip := cfg.InitialStep - cfg.InitialEpoch*it.Len()
+	if skip < 0 || skip > it.Len() {
+		return h, errors.Errorf("train: cannot resume at step %d of epoch %d (%d batches per epoch)", cfg.InitialStep, cfg.InitialEpoch+1, it.Len())
+	}
+	for ; skip > 0; skip-- {
+		it.Next()
+	}
 	step := cfg.InitialStep
 	for epoch := cfg.InitialEpoch; epoch < cfg.Epochs; epoch++ {
 		bar := newProgress(cfg.Progress, epoch+1, cfg.Epochs, it.Len(), ds.Len())
@@ -135,6 +145,9 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 			}
 		}
 		it.Reset()
+		if seen == 0 {
+			continue // resumed exactly at an epoch's end
+		}
 		logs := EpochLogs{Epoch: epoch + 1, Loss: lossSum / seen, Accuracy: correct / seen, LR: lr,
 			ValLoss: math.NaN(), ValAccuracy: math.NaN()}
 		logs.Seconds = time.Since(start).Seconds()

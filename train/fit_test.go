@@ -115,3 +115,58 @@ func TestFitRejectsMismatchedData(t *testing.T) {
 	}
 	_ = nn.Train
 }
+
+// A run stopped mid-epoch and resumed from its checkpoint ends with the weights of an
+// uninterrupted run.
+func TestResumeMatchesUninterrupted(t *testing.T) {
+	s := sample(t)
+	small := s.Train.Take(96, 2) // 3 batches of 32 per epoch
+	final := func(m *nn.Model) []float32 {
+		var all []float32
+		for _, p := range m.Params() {
+			all = append(all, p.Value.Data().([]float32)...)
+		}
+		return all
+	}
+	ref, _ := zoo.New("fashion-cnn")
+	if _, err := train.Fit(context.Background(), ref, small, train.Config{Epochs: 2, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+
+	m, _ := zoo.New("fashion-cnn")
+	opt := &train.Adam{}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stoppedAt int
+	_, err := train.Fit(ctx, m, small, train.Config{Epochs: 2, Seed: 4, Optimizer: opt,
+		OnStep: func(epoch, step int) {
+			if step == 4 { // inside the second epoch
+				stoppedAt = step
+				cancel()
+			}
+		}})
+	if err != train.ErrInterrupted {
+		t.Fatalf("err %v", err)
+	}
+	path := t.TempDir() + "/ckpt.safetensors"
+	if err := train.Save(path, m, opt, train.Checkpoint{Epoch: 1, Step: stoppedAt, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := train.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt2 := &train.Adam{}
+	if err := opt2.SetState(c.OptimizerState); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := train.Fit(context.Background(), c.Model, small, train.Config{Epochs: 2, Seed: 4, Optimizer: opt2,
+		InitialEpoch: c.Epoch, InitialStep: c.Step}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := final(ref), final(c.Model)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("weight %d: uninterrupted %v, resumed %v", i, a[i], b[i])
+		}
+	}
+}
