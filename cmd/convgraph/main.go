@@ -31,7 +31,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
-	fmt.Fprintf(stderr, "convgraph: %s\n", msg)
+	if !errors.As(err, new(exitError)) {
+		fmt.Fprintf(stderr, "convgraph: %s\n", msg)
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
 	var ue usageError
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
 		fmt.Fprintln(stderr, "Run 'convgraph --help' for usage.")
@@ -50,7 +56,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newSummary())
+	root.AddCommand(newSummary(), newTrain(), newEval(), newPredict())
 	return root
 }
 

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pkg/errors"
+	"github.com/spf13/cobra"
+
+	"github.com/convgraph/convgraph/data"
+	"github.com/convgraph/convgraph/train"
+)
+
+func newEval() *cobra.Command {
+	var (
+		ckpt    string
+		df      dataFlags
+		batch   int
+		jsonOut bool
+	)
+	c := &cobra.Command{
+		Use:   "eval --checkpoint FILE [flags]",
+		Short: "Evaluate a checkpoint on a test set: accuracy, loss, per-class accuracy",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if ckpt == "" {
+				return usagef("eval needs --checkpoint FILE")
+			}
+			if batch <= 0 {
+				return usagef("--batch %d must be positive", batch)
+			}
+			saved, err := train.Load(ckpt)
+			if err != nil {
+				return err
+			}
+			if !c.Flags().Changed("dataset") {
+				if v, ok := saved.Extra["dataset"]; ok {
+					df.dataset = v
+				}
+			}
+			split, err := df.load(saved.Model, saved.Seed, c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			ev, err := train.Evaluate(saved.Model, split.Test, batch)
+			if err != nil {
+				return err
+			}
+			classes := split.Test.Classes
+			if jsonOut {
+				per := map[string]float64{}
+				for i, a := range ev.PerClass {
+					if a == a {
+						per[className(classes, i)] = a
+					}
+				}
+				return json.NewEncoder(c.OutOrStdout()).Encode(map[string]any{
+					"model": saved.Model.Name(), "dataset": split.Test.Name, "sample": split.IsSample(),
+					"test_accuracy": ev.Accuracy, "test_loss": ev.Loss, "test_images": ev.Images,
+					"per_class_accuracy": per, "confusion": ev.Confusion,
+				})
+			}
+			out := c.OutOrStdout()
+			fmt.Fprintf(out, "test accuracy: %.4f\n", ev.Accuracy)
+			fmt.Fprintf(out, "test loss: %.4f (%d images of %s)\n", ev.Loss, ev.Images, split.Test.Name)
+			fmt.Fprintln(out, "per-class accuracy:")
+			for i, a := range ev.PerClass {
+				if a == a {
+					fmt.Fprintf(out, "  %-12s %.4f\n", className(classes, i), a)
+				}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint written by train (model.safetensors)")
+	c.Flags().StringVar(&df.dataset, "dataset", data.FashionMNIST, "fashion-mnist, mnist, sample, or an image folder (default: the checkpoint's)")
+	c.Flags().StringVar(&df.dataDir, "data-dir", "", "directory holding the data set's IDX files")
+	c.Flags().IntVar(&batch, "batch", 256, "evaluation batch size")
+	c.Flags().BoolVar(&jsonOut, "json", false, "print one JSON object with test_accuracy")
+	return c
+}
+
+func className(classes []string, i int) string {
+	if i < len(classes) {
+		return classes[i]
+	}
+	return strconv.Itoa(i)
+}
+
+func newPredict() *cobra.Command {
+	var (
+		ckpt string
+		top  int
+	)
+	c := &cobra.Command{
+		Use:   "predict --checkpoint FILE IMAGE...",
+		Short: "Classify PNG or JPEG images with a checkpoint and print the top classes",
+		RunE: func(c *cobra.Command, args []string) error {
+			if ckpt == "" {
+				return usagef("predict needs --checkpoint FILE")
+			}
+			if len(args) == 0 {
+				return usagef("predict needs at least one IMAGE")
+			}
+			if top <= 0 {
+				return usagef("--top %d must be positive", top)
+			}
+			saved, err := train.Load(ckpt)
+			if err != nil {
+				return err
+			}
+			in := saved.Model.InputShape()
+			if len(in) != 3 {
+				return errors.Errorf("model %q takes vectors, not images", saved.Model.Name())
+			}
+			var classes []string
+			if spec, ok := data.Lookup(saved.Extra["dataset"]); ok {
+				classes = spec.Classes
+			}
+			x := make([]float32, 0, len(args)*in.Size())
+			for _, path := range args {
+				px, err := data.ReadImage(path, in[0], in[1], in[2])
+				if err != nil {
+					return err
+				}
+				for _, p := range px {
+					x = append(x, float32(p)/255)
+				}
+			}
+			preds, err := train.Predict(saved.Model, x, len(args))
+			if err != nil {
+				return err
+			}
+			out := c.OutOrStdout()
+			for i, p := range preds {
+				var parts []string
+				for _, k := range p.Top[:min(top, len(p.Top))] {
+					parts = append(parts, fmt.Sprintf("%s %.4f", className(classes, k), p.Probs[k]))
+				}
+				fmt.Fprintf(out, "%s: %s\n", args[i], strings.Join(parts, ", "))
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint written by train (model.safetensors)")
+	c.Flags().IntVar(&top, "top", 3, "how many classes to print per image")
+	return c
+}
