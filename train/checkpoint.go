@@ -89,17 +89,20 @@ func Save(path string, m *nn.Model, opt Optimizer, c Checkpoint) error {
 			}
 		}
 	}
-	return writeAtomic(path, func(w *bufio.Writer) error {
+	err = writeAtomic(path, func(w *bufio.Writer) error {
 		return safetensors.SerializeToWriter(views, meta, w)
 	})
+	return errors.Wrapf(err, "train: cannot write checkpoint %q", path)
 }
 
-// writeAtomic writes a file through a temporary file and a rename.
+// writeAtomic writes a file through a temporary file in the same directory, synced and
+// renamed over path, readable by all (0644). Its errors carry no prefix: callers name what
+// they were writing.
 func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return errors.Wrapf(err, "train: cannot write %q", path)
+		return err
 	}
 	tmp := f.Name()
 	defer func() {
@@ -110,19 +113,22 @@ func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
 	}()
 	w := bufio.NewWriterSize(f, 1<<20)
 	if err = write(w); err != nil {
-		return errors.Wrapf(err, "train: writing %q", path)
+		return err
 	}
 	if err = w.Flush(); err != nil {
-		return errors.Wrapf(err, "train: writing %q", path)
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
 	}
 	if err = f.Sync(); err != nil {
-		return errors.Wrapf(err, "train: writing %q", path)
+		return err
 	}
 	if err = f.Close(); err != nil {
-		return errors.Wrapf(err, "train: writing %q", path)
+		return err
 	}
 	if err = os.Rename(tmp, path); err != nil {
-		return errors.Wrapf(err, "train: writing %q", path)
+		return err
 	}
 	if d, err := os.Open(dir); err == nil {
 		d.Sync() // make the rename durable; failure here loses nothing already written
@@ -133,10 +139,11 @@ func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
 
 // WriteFileAtomic writes data to path through a temporary file and a rename.
 func WriteFileAtomic(path string, data []byte) error {
-	return writeAtomic(path, func(w *bufio.Writer) error {
+	err := writeAtomic(path, func(w *bufio.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
+	return errors.Wrapf(err, "train: cannot write %q", path)
 }
 
 func shape64(s []int) []uint64 {

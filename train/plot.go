@@ -1,12 +1,12 @@
 package train
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"image/color"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -69,7 +69,7 @@ func PlotHistory(h *History, path string, opts ...PlotOption) error {
 	if err != nil {
 		return errors.Wrapf(err, "train: plot %q", path)
 	}
-	if err := writeFileAtomic(path, b); err != nil {
+	if err := writeAtomic(path, func(w *bufio.Writer) error { _, err := w.Write(b); return err }); err != nil {
 		return errors.Wrapf(err, "train: plot %q", path)
 	}
 	return nil
@@ -303,42 +303,4 @@ func plural(n int, s string) string {
 		return s
 	}
 	return s + "s"
-}
-
-// writeFileAtomic writes b to a temporary file beside path and renames it over path.
-// Unlike checkpoint.go's [WriteFileAtomic] it leaves the file readable by all (0644),
-// as an image meant for docs and reports should be, and its errors carry no prefix so
-// the caller's can name the plot.
-func writeFileAtomic(path string, b []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync() // makes the rename durable; the image is complete either way
-		d.Close()
-	}
-	return nil
 }

@@ -282,7 +282,7 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 	if f.jsonOut {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stderr, "saved %s and %s\n", ckpt, histPath)
+	fmt.Fprintf(stderr, "saved %s, %s and %s\n", ckpt, histPath, filepath.Join(f.out, "curves.png"))
 	if res.Sample {
 		fmt.Fprintln(stderr, "NOTE: this accuracy is on the bundled sample's 500 test images, not the full test set.")
 	}

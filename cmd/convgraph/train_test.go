@@ -24,7 +24,7 @@ func TestTrainEvalPredictOnTheSample(t *testing.T) {
 	if !res.Sample || res.Epochs != 2 || res.TestImages != 500 || res.TestAccuracy < 0.6 {
 		t.Errorf("result %+v", res)
 	}
-	for _, f := range []string{"model.safetensors", "history.json", "history.csv"} {
+	for _, f := range []string{"model.safetensors", "history.json", "history.csv", "curves.png"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
