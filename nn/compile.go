@@ -288,46 +288,50 @@ func setLabels(d *tensor.Dense, labels []int) {
 // toInternal copies an NHWC (or [N,F]) batch into an NCHW (or [N,F]) tensor, converting
 // the element type.
 func toInternal(x tensor.Tensor, dst *tensor.Dense) error {
-	var src []float64
-	switch d := x.Data().(type) {
-	case []float32:
-		src = make([]float64, len(d))
-		for i, v := range d {
-			src[i] = float64(v)
-		}
-	case []float64:
-		src = d
-	default:
-		return errors.Errorf("dtype %v is not float32 or float64", x.Dtype())
-	}
 	if x.Shape().TotalSize() != dst.Size() {
 		return errors.Errorf("%d values for %d", x.Shape().TotalSize(), dst.Size())
 	}
 	s := x.Shape()
-	at := func(i int) float64 { return src[i] }
+	n, h, w, c := s[0], 1, 1, dst.Size()/s[0]
 	if len(s) == 4 {
-		n, h, w, c := s[0], s[1], s[2], s[3]
-		at = func(i int) float64 {
-			// i indexes NCHW; read the NHWC element.
-			xw := i % w
-			xh := i / w % h
-			xc := i / (w * h) % c
-			xn := i / (w * h * c)
-			return src[((xn*h+xh)*w+xw)*c+xc]
-		}
-		_ = n
+		h, w, c = s[1], s[2], s[3]
 	}
-	switch d := dst.Data().(type) {
+	switch src := x.Data().(type) {
 	case []float32:
-		for i := range d {
-			d[i] = float32(at(i))
-		}
+		nhwcToNCHW(src, dst, n, h, w, c)
 	case []float64:
-		for i := range d {
-			d[i] = at(i)
-		}
+		nhwcToNCHW(src, dst, n, h, w, c)
+	default:
+		return errors.Errorf("dtype %v is not float32 or float64", x.Dtype())
 	}
 	return nil
+}
+
+func nhwcToNCHW[S float32 | float64](src []S, dst *tensor.Dense, n, h, w, c int) {
+	switch d := dst.Data().(type) {
+	case []float32:
+		transposeNHWC(src, d, n, h, w, c)
+	case []float64:
+		transposeNHWC(src, d, n, h, w, c)
+	}
+}
+
+// transposeNHWC writes src [n,h,w,c] into dst [n,c,h,w] (a plain copy when c is 1).
+func transposeNHWC[S, D float32 | float64](src []S, dst []D, n, h, w, c int) {
+	if c == 1 {
+		for i, v := range src {
+			dst[i] = D(v)
+		}
+		return
+	}
+	hw := h * w
+	for in := 0; in < n; in++ {
+		for p := 0; p < hw; p++ {
+			for ic := 0; ic < c; ic++ {
+				dst[(in*c+ic)*hw+p] = D(src[(in*hw+p)*c+ic])
+			}
+		}
+	}
 }
 
 // Output is the model's output for the last batch: [batch, classes] probabilities for a

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"fmt"
 	"math"
 	"sort"
 
@@ -54,41 +53,33 @@ func (s *slots) copyIn(st map[string][]float64) {
 	}
 }
 
-// update runs f over each parameter value with its gradient, in float64.
-func update(params []*nn.Param, grads []*tensor.Dense, f func(i int, p *nn.Param, w, g []float64)) error {
+// update calls f for each parameter with a function that visits every element: it passes
+// the weight and gradient (as float64) and stores the weight returned, without copying
+// the tensors.
+func update(params []*nn.Param, grads []*tensor.Dense, f func(p *nn.Param, each func(func(i int, w, g float64) float64))) error {
 	if len(params) != len(grads) {
 		return errors.Errorf("train: %d parameters but %d gradients", len(params), len(grads))
 	}
 	for i, p := range params {
-		if grads[i] == nil || grads[i].Size() != p.Size() {
+		g := grads[i]
+		if g == nil || g.Size() != p.Size() || g.Dtype() != p.Value.Dtype() {
 			return errors.Errorf("train: parameter %q: gradient does not match its shape %v", p.Name, p.Value.Shape())
 		}
-		w, g := toF64(p.Value), toF64(grads[i])
-		f(i, p, w, g)
-		fromF64(p.Value, w)
+		switch w := p.Value.Data().(type) {
+		case []float32:
+			f(p, func(step func(i int, w, g float64) float64) { visit(w, g.Data().([]float32), step) })
+		case []float64:
+			f(p, func(step func(i int, w, g float64) float64) { visit(w, g.Data().([]float64), step) })
+		default:
+			return errors.Errorf("train: parameter %q: dtype %v", p.Name, p.Value.Dtype())
+		}
 	}
 	return nil
 }
 
-func toF64(d *tensor.Dense) []float64 {
-	switch s := d.Data().(type) {
-	case []float32:
-		out := make([]float64, len(s))
-		for i, v := range s {
-			out[i] = float64(v)
-		}
-		return out
-	case []float64:
-		return s
-	}
-	panic(fmt.Sprintf("train: dtype %v", d.Dtype()))
-}
-
-func fromF64(d *tensor.Dense, v []float64) {
-	if s, ok := d.Data().([]float32); ok {
-		for i := range s {
-			s[i] = float32(v[i])
-		}
+func visit[T float32 | float64](w, g []T, step func(i int, w, g float64) float64) {
+	for i := range w {
+		w[i] = T(step(i, float64(w[i]), float64(g[i])))
 	}
 }
 
@@ -109,24 +100,22 @@ func (o *SGD) Step(params []*nn.Param, grads []*tensor.Dense, lr float64) error 
 	if o.state == nil {
 		o.state = slots{}
 	}
-	return update(params, grads, func(_ int, p *nn.Param, w, g []float64) {
+	return update(params, grads, func(p *nn.Param, each func(func(i int, w, g float64) float64)) {
 		var v []float64
 		if o.Momentum != 0 {
 			v = o.state.get(p, "velocity")
 		}
-		for i := range w {
-			gi := g[i] + o.WeightDecay*w[i]
+		each(func(i int, w, g float64) float64 {
+			g += o.WeightDecay * w
 			if v == nil {
-				w[i] -= lr * gi
-				continue
+				return w - lr*g
 			}
-			v[i] = o.Momentum*v[i] - lr*gi
+			v[i] = o.Momentum*v[i] - lr*g
 			if o.Nesterov {
-				w[i] += o.Momentum*v[i] - lr*gi
-			} else {
-				w[i] += v[i]
+				return w + o.Momentum*v[i] - lr*g
 			}
-		}
+			return w + v[i]
+		})
 	})
 }
 
@@ -168,16 +157,16 @@ func (o *Adam) Step(params []*nn.Param, grads []*tensor.Dense, lr float64) error
 		o.state, o.steps = slots{}, map[string]int{}
 	}
 	b1, b2, eps := o.defaults()
-	return update(params, grads, func(_ int, p *nn.Param, w, g []float64) {
+	return update(params, grads, func(p *nn.Param, each func(func(i int, w, g float64) float64)) {
 		m, v := o.state.get(p, "m"), o.state.get(p, "v")
 		o.steps[p.Name]++
 		t := float64(o.steps[p.Name])
 		a := lr * math.Sqrt(1-math.Pow(b2, t)) / (1 - math.Pow(b1, t))
-		for i := range w {
-			m[i] = b1*m[i] + (1-b1)*g[i]
-			v[i] = b2*v[i] + (1-b2)*g[i]*g[i]
-			w[i] -= a * m[i] / (math.Sqrt(v[i]) + eps)
-		}
+		each(func(i int, w, g float64) float64 {
+			m[i] = b1*m[i] + (1-b1)*g
+			v[i] = b2*v[i] + (1-b2)*g*g
+			return w - a*m[i]/(math.Sqrt(v[i])+eps)
+		})
 	})
 }
 
@@ -240,21 +229,21 @@ func (o *RMSprop) Step(params []*nn.Param, grads []*tensor.Dense, lr float64) er
 	if eps == 0 {
 		eps = 1e-7
 	}
-	return update(params, grads, func(_ int, p *nn.Param, w, g []float64) {
+	return update(params, grads, func(p *nn.Param, each func(func(i int, w, g float64) float64)) {
 		ms := o.state.get(p, "rms")
 		var mom []float64
 		if o.Momentum != 0 {
 			mom = o.state.get(p, "momentum")
 		}
-		for i := range w {
-			ms[i] = rho*ms[i] + (1-rho)*g[i]*g[i]
-			step := lr * g[i] / (math.Sqrt(ms[i]) + eps)
+		each(func(i int, w, g float64) float64 {
+			ms[i] = rho*ms[i] + (1-rho)*g*g
+			step := lr * g / (math.Sqrt(ms[i]) + eps)
 			if mom != nil {
 				mom[i] = o.Momentum*mom[i] + step
 				step = mom[i]
 			}
-			w[i] -= step
-		}
+			return w - step
+		})
 	})
 }
 
