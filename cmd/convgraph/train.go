@@ -225,9 +225,12 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 	}
 	extra := map[string]string{"dataset": f.data.dataset, "batch": strconv.Itoa(cfg.BatchSize),
 		"validation-split": strconv.FormatFloat(f.valSplit, 'g', -1, 64)}
-	var best *bestKeeper
+	var best *train.EarlyStopping
 	if f.patience > 0 {
-		best = &bestKeeper{patience: f.patience}
+		best = &train.EarlyStopping{Monitor: "val_loss", Patience: f.patience, RestoreBestWeights: true}
+		if cfg.Validation == nil {
+			best.Monitor = "loss"
+		}
 		cfg.Callbacks = append(cfg.Callbacks, best)
 	}
 	// Save after every epoch, so a crash loses at most one epoch.
@@ -264,7 +267,7 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 		return fitErr
 	}
 	if best != nil {
-		best.restore(m)
+		best.Restore(m) // keep the best epoch's weights even when the epochs ran out first
 	}
 	if err := save(); err != nil {
 		return err
@@ -314,39 +317,3 @@ func writeHistory(dir string, h *train.History) error {
 type callbackFunc func(m *nn.Model, l train.EpochLogs) (bool, error)
 
 func (f callbackFunc) EpochEnd(m *nn.Model, l train.EpochLogs) (bool, error) { return f(m, l) }
-
-// bestKeeper is early stopping on val_loss that keeps the best weights.
-type bestKeeper struct {
-	patience int
-	bestLoss float64
-	best     map[string][]float32
-	wait     int
-	seen     bool
-}
-
-func (b *bestKeeper) EpochEnd(m *nn.Model, l train.EpochLogs) (bool, error) {
-	monitor := l.ValLoss
-	if monitor != monitor { // NaN: no validation set, monitor the training loss
-		monitor = l.Loss
-	}
-	if !b.seen || monitor < b.bestLoss {
-		b.seen, b.bestLoss, b.wait = true, monitor, 0
-		b.best = map[string][]float32{}
-		for _, p := range m.Params() {
-			if d, ok := p.Value.Data().([]float32); ok {
-				b.best[p.Name] = append([]float32(nil), d...)
-			}
-		}
-		return false, nil
-	}
-	b.wait++
-	return b.wait >= b.patience, nil
-}
-
-func (b *bestKeeper) restore(m *nn.Model) {
-	for _, p := range m.Params() {
-		if v, ok := b.best[p.Name]; ok {
-			copy(p.Value.Data().([]float32), v)
-		}
-	}
-}
