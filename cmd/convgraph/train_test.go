@@ -87,6 +87,20 @@ func TestTrainBadInput(t *testing.T) {
 	os.Mkdir(readOnly, 0o500)
 	fileAsDir := filepath.Join(dir, "file")
 	os.WriteFile(fileAsDir, nil, 0o644)
+	// A data directory whose training images are cut short: copy the bundled sample's
+	// files and truncate one.
+	corrupt := filepath.Join(dir, "corrupt")
+	os.Mkdir(corrupt, 0o755)
+	for _, name := range []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "data", "sample", "fashion-mnist", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "train-images-idx3-ubyte.gz" {
+			b = b[:len(b)/2]
+		}
+		os.WriteFile(filepath.Join(corrupt, name), b, 0o644)
+	}
 
 	cases := []struct {
 		args []string
@@ -105,6 +119,7 @@ func TestTrainBadInput(t *testing.T) {
 		{[]string{"train", "--dataset", "sample", "--out", filepath.Join(fileAsDir, "sub")}, 1, "cannot create the directory"},
 		{[]string{"train", "--dataset", "fashion-mnist", "--data-dir", dir, "--out", filepath.Join(dir, "z")}, 1, "fashion-mnist not found"},
 		{[]string{"train", "--resume", "--out", filepath.Join(dir, "empty")}, 1, "--resume"},
+		{[]string{"train", "--data-dir", corrupt, "--out", filepath.Join(dir, "c")}, 1, "train-images-idx3-ubyte.gz"},
 		{[]string{"eval"}, 2, "eval needs --checkpoint"},
 		{[]string{"eval", "--checkpoint", filepath.Join(dir, "missing.safetensors")}, 1, "missing.safetensors"},
 		{[]string{"eval", "--checkpoint", garbage}, 1, "garbage.safetensors"},
