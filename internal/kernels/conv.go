@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"sync"
 )
 
 // The convolutions below are per-image im2col plus one GEMM: the receptive fields of an
@@ -144,27 +143,35 @@ func Conv2DBackwardKernel[T Float](p Conv2DParams, x, dy, dw []T) {
 	mustLen(op, "dw", dw, fckk)
 	dw = dw[:fckk]
 	direct := p.pointwise()
-	split := splitsBatch(p.N)
-	gemm := gemmFor[T](split)
-	if !split {
-		// One worker owns the whole batch: accumulate straight into dw.
-		conv2DKernelGrad(&p, oh, ow, direct, gemm, x, dy, dw, 0, p.N)
+	// The batch is cut into fixed chunks whose partial gradients are added in chunk order,
+	// so dw does not depend on the number of threads or on which finishes first: the same
+	// seed trains to the same weights on 1 core or 8.
+	chunks := (p.N + kernelGradChunk - 1) / kernelGradChunk
+	if chunks == 1 {
+		conv2DKernelGrad(&p, oh, ow, direct, Gemm[T], x, dy, dw, 0, p.N)
 		return
 	}
-	clear(dw)
-	var mu sync.Mutex
-	Parallel(p.N, func(lo, hi int) {
-		buf := getScratch[T](fckk)
-		defer putScratch(buf)
-		part := *buf
-		conv2DKernelGrad(&p, oh, ow, direct, gemm, x, dy, part, lo, hi)
-		mu.Lock()
-		for j, v := range part {
+	gemm := gemmFor[T](splitsBatch(chunks))
+	parts := make([]*[]T, chunks)
+	Parallel(chunks, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			buf := getScratch[T](fckk)
+			conv2DKernelGrad(&p, oh, ow, direct, gemm, x, dy, *buf, c*kernelGradChunk, min((c+1)*kernelGradChunk, p.N))
+			parts[c] = buf
+		}
+	})
+	copy(dw, *parts[0])
+	putScratch(parts[0])
+	for _, part := range parts[1:] {
+		for j, v := range *part {
 			dw[j] += v
 		}
-		mu.Unlock()
-	})
+		putScratch(part)
+	}
 }
+
+// kernelGradChunk is the number of images whose kernel gradients one partial sum holds.
+const kernelGradChunk = 8
 
 // conv2DKernelGrad overwrites dw [F, C*KH*KW] with the kernel gradient of images lo..hi-1.
 func conv2DKernelGrad[T Float](p *Conv2DParams, oh, ow int, direct bool,

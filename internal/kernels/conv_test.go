@@ -365,3 +365,34 @@ func BenchmarkConv2DBackwardKernel(b *testing.B) {
 		return dw
 	})
 }
+
+// The kernel gradient is the same, bit for bit, whatever the number of threads.
+func TestConv2DBackwardKernelIndependentOfThreads(t *testing.T) {
+	p := Conv2DParams{N: 32, C: 3, H: 9, W: 9, F: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+		PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1, DilationH: 1, DilationW: 1}
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := make([]float32, p.N*p.C*p.H*p.W)
+	dy := make([]float32, p.N*p.F*p.OutH()*p.OutW())
+	for i := range x {
+		x[i] = rng.Float32()*2 - 1
+	}
+	for i := range dy {
+		dy[i] = rng.Float32()*2 - 1
+	}
+	var first []float32
+	for _, procs := range []int{1, 2, 3, 8} {
+		old := runtime.GOMAXPROCS(procs)
+		dw := make([]float32, p.F*p.C*p.KH*p.KW)
+		Conv2DBackwardKernel(p, x, dy, dw)
+		runtime.GOMAXPROCS(old)
+		if first == nil {
+			first = dw
+			continue
+		}
+		for i := range dw {
+			if dw[i] != first[i] {
+				t.Fatalf("GOMAXPROCS=%d: dw[%d] = %v, with 1 thread %v", procs, i, dw[i], first[i])
+			}
+		}
+	}
+}
