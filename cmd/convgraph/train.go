@@ -233,27 +233,29 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 		}
 		cfg.Callbacks = append(cfg.Callbacks, best)
 	}
-	// Save after every epoch, so a crash loses at most one epoch.
-	epochsDone, stepsDone := cfg.InitialEpoch, cfg.InitialStep
-	cfg.OnStep = func(epoch, step int) { stepsDone = step }
-	cfg.Callbacks = append(cfg.Callbacks, callbackFunc(func(m *nn.Model, l train.EpochLogs) (bool, error) {
-		epochsDone = l.Epoch
-		return false, nil
-	}))
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	start := time.Now()
-	h, fitErr := train.Fit(ctx, m, trainSet, cfg)
-	if h != nil {
-		h.Model = m.Name()
+	if cfg.History == nil {
+		cfg.History = &train.History{Model: m.Name()}
 	}
+	h := cfg.History
+	epochsDone, stepsDone := cfg.InitialEpoch, cfg.InitialStep
 	save := func() error {
 		if err := train.Save(ckpt, m, opt, train.Checkpoint{Epoch: epochsDone, Step: stepsDone, Seed: cfg.Seed, History: h, Extra: extra}); err != nil {
 			return err
 		}
 		return writeHistory(f.out, h)
 	}
+	// Save after every epoch, so a crash loses at most one epoch and a diverging run
+	// leaves its last good checkpoint.
+	cfg.OnStep = func(epoch, step int) { stepsDone = step }
+	cfg.Callbacks = append(cfg.Callbacks, callbackFunc(func(m *nn.Model, l train.EpochLogs) (bool, error) {
+		epochsDone = l.Epoch
+		return false, save()
+	}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	start := time.Now()
+	_, fitErr := train.Fit(ctx, m, trainSet, cfg)
 	switch {
 	case errors.Is(fitErr, train.ErrInterrupted):
 		if err := save(); err != nil {

@@ -148,3 +148,21 @@ func TestTrainBadInput(t *testing.T) {
 		t.Error("a failed command changed the existing checkpoint")
 	}
 }
+
+// A diverging run stops with an error naming the epoch and batch, and the last good
+// checkpoint stays as it was.
+func TestDivergenceKeepsTheLastCheckpoint(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	if code, _, stderr := runCLI("train", "--model", "mlp", "--dataset", "sample", "--epochs", "1", "--out", out); code != 0 {
+		t.Fatal(stderr)
+	}
+	ckpt := filepath.Join(out, "model.safetensors")
+	good, _ := os.ReadFile(ckpt)
+	code, _, stderr := runCLI("train", "--out", out, "--resume", "--epochs", "2", "--lr", "1e30")
+	if code != 1 || !strings.Contains(stderr, "epoch 2, batch") || !strings.Contains(stderr, "loss is NaN") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if after, _ := os.ReadFile(ckpt); string(after) != string(good) {
+		t.Error("the diverged run changed the last good checkpoint")
+	}
+}
