@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -180,19 +181,31 @@ func f64ViewShape(s []float64, shape []uint64) (safetensors.TensorView, error) {
 	return safetensors.NewTensorView(safetensors.F64, shape, b)
 }
 
-// readFile parses a checkpoint's safetensors container.
+// readFile reads and parses a checkpoint file.
 func readFile(path string) (safetensors.SafeTensors, map[string]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return safetensors.SafeTensors{}, nil, errors.Wrap(err, "train: checkpoint")
 	}
-	st, err := safetensors.Deserialize(b)
+	return parse(path, b)
+}
+
+// parse reads a checkpoint's safetensors container; name is what errors call it.
+func parse(name string, b []byte) (st safetensors.SafeTensors, meta map[string]string, err error) {
+	defer func() {
+		// The safetensors reader trusts the header's offsets in places; a crafted file
+		// must be an error, not a crash.
+		if r := recover(); r != nil {
+			err = errors.Errorf("train: checkpoint %q is corrupt (%v)", name, r)
+		}
+	}()
+	st, err = safetensors.Deserialize(b)
 	if err != nil {
-		return safetensors.SafeTensors{}, nil, errors.Wrapf(err, "train: checkpoint %q is not a safetensors file", path)
+		return safetensors.SafeTensors{}, nil, errors.Wrapf(err, "train: checkpoint %q is not a safetensors file", name)
 	}
 	_, md, err := safetensors.ReadMetadata(b)
 	if err != nil {
-		return safetensors.SafeTensors{}, nil, errors.Wrapf(err, "train: checkpoint %q", path)
+		return safetensors.SafeTensors{}, nil, errors.Wrapf(err, "train: checkpoint %q", name)
 	}
 	return st, md.Metadata(), nil
 }
@@ -200,7 +213,17 @@ func readFile(path string) (safetensors.SafeTensors, map[string]string, error) {
 // Load reads a checkpoint written by [Save] and rebuilds its model with the saved
 // weights, frozen layers and run state. Errors name the file and what is wrong.
 func Load(path string) (*Checkpoint, error) {
-	st, meta, err := readFile(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, errors.Wrap(err, "train: checkpoint")
+	}
+	return LoadBytes(path, b)
+}
+
+// LoadBytes is [Load] for a checkpoint held in memory (an embedded file); name is what
+// errors call it.
+func LoadBytes(path string, b []byte) (*Checkpoint, error) {
+	st, meta, err := parse(path, b)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +234,7 @@ func Load(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, errors.Wrapf(err, "train: checkpoint %q", path)
 	}
-	if err := loadWeights(path, st, m, false); err != nil {
+	if _, err := loadWeights(path, st, m, false); err != nil {
 		return nil, err
 	}
 	c := &Checkpoint{Model: m, Optimizer: meta["optimizer"], OptimizerState: map[string][]float64{}, Extra: map[string]string{}}
@@ -256,50 +279,96 @@ func LoadWeights(path string, m *nn.Model) error {
 	if err != nil {
 		return err
 	}
-	return loadWeights(path, st, m, false)
+	_, err = loadWeights(path, st, m, false)
+	return err
 }
 
-func loadWeights(path string, st safetensors.SafeTensors, m *nn.Model, partial bool) error {
+// LoadReport says what a partial load did.
+type LoadReport struct {
+	// Loaded lists the parameters copied from the checkpoint.
+	Loaded []string
+	// Skipped lists m's parameters left as they were, with the reason.
+	Skipped []Skipped
+	// Unused lists checkpoint parameters m has no place for.
+	Unused []string
+}
+
+// Skipped is a parameter a partial load left alone.
+type Skipped struct{ Param, Reason string }
+
+// LoadWeightsPartial copies every checkpoint parameter whose name and shape match one of
+// m's (transfer learning: a new head for other classes keeps its fresh weights) and
+// reports what it loaded and skipped. It fails only on a bad file.
+func LoadWeightsPartial(path string, m *nn.Model) (*LoadReport, error) {
+	st, _, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return loadWeights(path, st, m, true)
+}
+
+// LoadWeightsPartialBytes is [LoadWeightsPartial] for a checkpoint held in memory.
+func LoadWeightsPartialBytes(name string, b []byte, m *nn.Model) (*LoadReport, error) {
+	st, _, err := parse(name, b)
+	if err != nil {
+		return nil, err
+	}
+	return loadWeights(name, st, m, true)
+}
+
+func loadWeights(path string, st safetensors.SafeTensors, m *nn.Model, partial bool) (*LoadReport, error) {
 	type pending struct {
 		p    *nn.Param
 		vals []float64
 	}
 	var todo []pending
+	rep := &LoadReport{}
 	known := map[string]bool{}
 	for _, p := range m.Params() {
 		known[p.Name] = true
 		tv, ok := st.Tensor(p.Name)
 		if !ok {
-			return errors.Errorf("train: checkpoint %q has no parameter %q of model %q", path, p.Name, m.Name())
+			if partial {
+				rep.Skipped = append(rep.Skipped, Skipped{p.Name, "not in the checkpoint"})
+				continue
+			}
+			return nil, errors.Errorf("train: checkpoint %q has no parameter %q of model %q", path, p.Name, m.Name())
 		}
 		got := make([]int, len(tv.Shape()))
 		for i, d := range tv.Shape() {
 			got[i] = int(d)
 		}
 		if !tensor.Shape(got).Eq(tensor.Shape(p.Shape())) {
-			return errors.Errorf("train: checkpoint %q: parameter %q has shape %v; model %q needs %v",
+			if partial {
+				rep.Skipped = append(rep.Skipped, Skipped{p.Name, fmt.Sprintf("shape %v in the checkpoint, %v in the model", got, p.Shape())})
+				continue
+			}
+			return nil, errors.Errorf("train: checkpoint %q: parameter %q has shape %v; model %q needs %v",
 				path, p.Name, got, m.Name(), p.Shape())
 		}
 		vals, err := floats(tv)
 		if err != nil {
-			return errors.Wrapf(err, "train: checkpoint %q: parameter %q", path, p.Name)
+			return nil, errors.Wrapf(err, "train: checkpoint %q: parameter %q", path, p.Name)
+		}
+		if len(vals) != p.Size() {
+			return nil, errors.Errorf("train: checkpoint %q: parameter %q holds %d values for shape %v", path, p.Name, len(vals), got)
 		}
 		for _, v := range vals {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return errors.Errorf("train: checkpoint %q: parameter %q holds %v", path, p.Name, v)
+				return nil, errors.Errorf("train: checkpoint %q: parameter %q holds %v", path, p.Name, v)
 			}
 		}
 		todo = append(todo, pending{p, vals})
+		rep.Loaded = append(rep.Loaded, p.Name)
 	}
-	var extra []string
 	for _, name := range st.Names() {
 		if !known[name] && !strings.HasPrefix(name, optimizerPrefix) {
-			extra = append(extra, name)
+			rep.Unused = append(rep.Unused, name)
 		}
 	}
-	if len(extra) > 0 && !partial {
-		sort.Strings(extra)
-		return errors.Errorf("train: checkpoint %q has parameters model %q lacks: %s", path, m.Name(), strings.Join(extra, ", "))
+	sort.Strings(rep.Unused)
+	if len(rep.Unused) > 0 && !partial {
+		return nil, errors.Errorf("train: checkpoint %q has parameters model %q lacks: %s", path, m.Name(), strings.Join(rep.Unused, ", "))
 	}
 	for _, t := range todo {
 		switch d := t.p.Value.Data().(type) {
@@ -311,7 +380,7 @@ func loadWeights(path string, st safetensors.SafeTensors, m *nn.Model, partial b
 			copy(d, t.vals)
 		}
 	}
-	return nil
+	return rep, nil
 }
 
 func floats(tv safetensors.TensorView) ([]float64, error) {

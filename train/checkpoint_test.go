@@ -89,3 +89,35 @@ func TestCheckpointErrors(t *testing.T) {
 		t.Errorf("saving into a missing directory: %v", err)
 	}
 }
+
+// Transfer learning: a model with a new head for 5 classes takes every backbone weight
+// and reports the head it skipped.
+func TestLoadWeightsPartial(t *testing.T) {
+	dir := t.TempDir()
+	src, _ := zoo.New("fashion-cnn")
+	path := filepath.Join(dir, "cnn.safetensors")
+	if err := train.Save(path, src, nil, train.Checkpoint{}); err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := zoo.New("fashion-cnn", zoo.Classes(5))
+	rep, err := train.LoadWeightsPartial(path, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Loaded) != 6 || len(rep.Skipped) != 2 || rep.Skipped[0].Param != "dense_1/kernel" ||
+		!strings.Contains(rep.Skipped[0].Reason, "[100 10] in the checkpoint, [100 5] in the model") {
+		t.Errorf("report %+v", rep)
+	}
+	a := src.Param("conv2d_1/kernel").Value.Data().([]float32)
+	b := dst.Param("conv2d_1/kernel").Value.Data().([]float32)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatal("a backbone weight was not copied")
+		}
+	}
+	headless, _ := zoo.New("fashion-cnn", zoo.IncludeHead(false))
+	rep, err = train.LoadWeightsPartial(path, headless)
+	if err != nil || len(rep.Unused) != 2 || len(rep.Skipped) != 0 {
+		t.Errorf("headless: %v %+v", err, rep)
+	}
+}
