@@ -74,8 +74,8 @@ func (m *Model) ReplaceHead(classes int, seed uint64) (*Model, error) {
 	}
 	for _, p := range out.params {
 		src := m.byName[p.Name]
-		if src == nil || !src.Value.Shape().Eq(p.Value.Shape()) {
-			continue
+		if p.Layer == last.Name || src == nil || !src.Value.Shape().Eq(p.Value.Shape()) {
+			continue // the new head starts fresh, even for as many classes as the old one
 		}
 		copyInto(p.Value, src.Value)
 	}

@@ -34,6 +34,13 @@ func TestFreezeUpToAndReplaceHead(t *testing.T) {
 	if five.Param("conv2d/kernel").Trainable || !five.Param("dense_1/kernel").Trainable {
 		t.Error("frozen state not kept")
 	}
+	again, err := m.ReplaceHead(10, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := again.Param("dense_1/kernel").Value.Data().([]float32), m.Param("dense_1/kernel").Value.Data().([]float32); a[0] == b[0] {
+		t.Error("a head replaced for as many classes kept its old weights")
+	}
 	if err := five.UnfreezeFrom("conv2d_1"); err != nil {
 		t.Fatal(err)
 	}

@@ -11,27 +11,38 @@ import (
 
 	"github.com/convgraph/convgraph/data"
 	"github.com/convgraph/convgraph/train"
+	"github.com/convgraph/convgraph/zoo"
 )
 
 func newEval() *cobra.Command {
 	var (
-		ckpt    string
-		df      dataFlags
-		batch   int
-		jsonOut bool
+		ckpt, model string
+		pretrained  bool
+		df          dataFlags
+		batch       int
+		jsonOut     bool
 	)
 	c := &cobra.Command{
-		Use:   "eval --checkpoint FILE [flags]",
-		Short: "Evaluate a checkpoint on a test set: accuracy, loss, per-class accuracy",
+		Use:   "eval --checkpoint FILE | --model NAME --pretrained [flags]",
+		Short: "Evaluate a checkpoint or a zoo model's shipped weights on a test set: accuracy, loss, per-class accuracy",
 		Args:  noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if ckpt == "" {
-				return usagef("eval needs --checkpoint FILE")
+			if (ckpt == "") == (model == "") {
+				return usagef("eval needs --checkpoint FILE or --model NAME --pretrained (one of them)")
+			}
+			if model != "" && !pretrained {
+				return usagef("eval --model %s needs --pretrained (an untrained model's accuracy means nothing)", model)
 			}
 			if batch <= 0 {
 				return usagef("--batch %d must be positive", batch)
 			}
-			saved, err := train.Load(ckpt)
+			var saved *train.Checkpoint
+			var err error
+			if model != "" {
+				saved, err = loadPretrained(model)
+			} else {
+				saved, err = train.Load(ckpt)
+			}
 			if err != nil {
 				return err
 			}
@@ -75,6 +86,8 @@ func newEval() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint written by train (model.safetensors)")
+	c.Flags().StringVar(&model, "model", "", "zoo model whose shipped weights to evaluate (with --pretrained)")
+	c.Flags().BoolVar(&pretrained, "pretrained", false, "use the zoo model's shipped weights")
 	c.Flags().StringVar(&df.dataset, "dataset", data.FashionMNIST, "fashion-mnist, mnist, sample, or an image folder (default: the checkpoint's)")
 	c.Flags().StringVar(&df.dataDir, "data-dir", "", "directory holding the data set's IDX files")
 	c.Flags().IntVar(&batch, "batch", 256, "evaluation batch size")
@@ -147,4 +160,17 @@ func newPredict() *cobra.Command {
 	c.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint written by train (model.safetensors)")
 	c.Flags().IntVar(&top, "top", 3, "how many classes to print per image")
 	return c
+}
+
+// loadPretrained wraps a zoo model with its shipped weights as a checkpoint.
+func loadPretrained(name string) (*train.Checkpoint, error) {
+	if _, ok := zoo.Lookup(name); !ok {
+		_, err := zoo.New(name)
+		return nil, usageError{err}
+	}
+	m, _, err := zoo.Pretrained(name)
+	if err != nil {
+		return nil, err
+	}
+	return &train.Checkpoint{Model: m, Seed: 1, Extra: map[string]string{"dataset": data.FashionMNIST, "zoo_model": name}}, nil
 }

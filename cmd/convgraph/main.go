@@ -56,7 +56,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newSummary(), newTrain(), newEval(), newPredict())
+	root.AddCommand(newSummary(), newTrain(), newEval(), newPredict(), newZoo(), newFinetune())
 	return root
 }
 

@@ -223,7 +223,7 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 		fmt.Fprintf(stderr, "training %s on %s (%d images, %d for validation), %d epochs, batch %d, %s lr %g\n",
 			m.Name(), trainSet.Name, trainSet.Len(), lenOf(cfg.Validation), f.epochs, cfg.BatchSize, opt.Name(), f.lr)
 	}
-	extra := map[string]string{"dataset": f.data.dataset, "batch": strconv.Itoa(cfg.BatchSize),
+	extra := map[string]string{"dataset": f.data.dataset, "zoo_model": f.model, "batch": strconv.Itoa(cfg.BatchSize),
 		"validation-split": strconv.FormatFloat(f.valSplit, 'g', -1, 64)}
 	var best *train.EarlyStopping
 	if f.patience > 0 {
