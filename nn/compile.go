@@ -54,8 +54,9 @@ type Graph struct {
 	grads          []*G.Node
 	machine        *graph.Machine
 	inVal, labVal  *tensor.Dense
-	labelled       bool   // the last run had labels
-	step           uint64 // seeds dropout masks: see SetStep
+	labelled       bool               // the last run had labels
+	step           uint64             // seeds dropout masks: see SetStep
+	layerOf        map[*G.Node]string // the layer that built each forward node (for DOT)
 }
 
 // fixedDropoutMasks makes dropout reuse its first mask (for whole-model gradient checks).
@@ -135,7 +136,8 @@ func (a *applier) activate(x *G.Node, fn ActivationFn, alpha float64) (*G.Node, 
 // compile builds a graph; withGrads adds the gradient nodes (off only for gradient checks,
 // which differentiate the graph themselves).
 func (m *Model) compile(batch int, mode Mode, withGrads bool) (gr *Graph, err error) {
-	gr = &Graph{model: m, batch: batch, mode: mode, g: G.NewGraph(), params: map[string]*G.Node{}}
+	gr = &Graph{model: m, batch: batch, mode: mode, g: G.NewGraph(), params: map[string]*G.Node{},
+		layerOf: map[*G.Node]string{}}
 	err = graph.Safely(func() error { return m.build(gr, withGrads) })
 	if err != nil {
 		return nil, err
@@ -160,6 +162,7 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 			ins[i] = out[in]
 		}
 		a := &applier{m: m, gr: gr, n: n, mode: gr.mode, frozen: n.frozen(), fixedMasks: fixedDropoutMasks}
+		before := len(gr.g.AllNodes())
 		var y *G.Node
 		err := graph.Safely(func() (err error) {
 			y, err = kinds[n.layer.kind].apply(a, &n.layer.cfg, ins)
@@ -170,6 +173,9 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 		}
 		if want := n.out.internal(gr.batch); !y.Shape().Eq(want) {
 			return errors.Errorf("nn: model %q: %v: built shape %v, inferred %v", m.name, n, y.Shape(), want)
+		}
+		for _, gn := range gr.g.AllNodes()[before:] {
+			gr.layerOf[gn] = n.name
 		}
 		out[n] = y
 		logits = a.logits
