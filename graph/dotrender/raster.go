@@ -82,6 +82,7 @@ func rasterize(layout []byte, dpi int) ([]byte, error) {
 		vgimg.UseBackgroundColor(color.White))
 	r := &raster{c: c, dx: pad - x0, dy: pad - y0}
 	r.draw(g.Draw)
+	r.draw(g.LDraw)
 	var nodes []xobj
 	for _, o := range g.Objects {
 		if o.Pos != "" {
