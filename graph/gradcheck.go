@@ -15,7 +15,10 @@ type GradCheckConfig struct {
 	// Step is the central-difference step h (default 1e-6).
 	Step float64
 	// RTol and ATol bound the error: a gradient passes when max|analytic-numeric| <=
-	// ATol + RTol*max|numeric| (defaults 1e-6 and 1e-10).
+	// ATol + RTol*max|numeric| (defaults 1e-6 and 1e-10). ATol is raised to the central
+	// difference's resolution, ulp(loss)/Step: one rounding step in the loss moves the
+	// numeric gradient by half that, so a gradient that is truly zero may read as noise
+	// of that size (GEMMs that round differently, such as OpenBLAS's, show it).
 	RTol, ATol float64
 	// Samples, when positive, checks only that many elements of each input, chosen at
 	// random (seeded by Seed), instead of all of them: for inputs too large to perturb
@@ -82,6 +85,11 @@ func GradCheck(loss *G.Node, wrt G.Nodes, cfg GradCheckConfig) ([]GradCheckResul
 	if err := full.Run(); err != nil {
 		return nil, err
 	}
+	l0, err := scalarArg(loss, []G.Value{loss.Value()}, 0)
+	if err != nil {
+		return nil, err
+	}
+	atol := math.Max(cfg.ATol, ulp(l0)/cfg.Step)
 	analytic := make([][]float64, len(wrt))
 	for i, gn := range grads {
 		d, ok := gn.Value().(*tensor.Dense)
@@ -136,7 +144,7 @@ func GradCheck(loss *G.Node, wrt G.Nodes, cfg GradCheckConfig) ([]GradCheckResul
 		if maxNum == 0 {
 			r.RelErr = r.MaxAbsErr
 		}
-		r.Pass = r.MaxAbsErr <= cfg.ATol+cfg.RTol*maxNum && !math.IsNaN(r.MaxAbsErr)
+		r.Pass = r.MaxAbsErr <= atol+cfg.RTol*maxNum && !math.IsNaN(r.MaxAbsErr)
 		if !r.Pass {
 			failed = append(failed, r.String())
 		}
@@ -146,6 +154,12 @@ func GradCheck(loss *G.Node, wrt G.Nodes, cfg GradCheckConfig) ([]GradCheckResul
 		return results, errors.Errorf("graph: gradcheck failed: %v", failed)
 	}
 	return results, nil
+}
+
+// ulp is the gap between |x| and the next float64 away from zero.
+func ulp(x float64) float64 {
+	x = math.Abs(x)
+	return math.Nextafter(x, math.Inf(1)) - x
 }
 
 // sampleIndices returns all of 0..n-1, or k of them drawn without replacement.

@@ -1,36 +1,191 @@
 package kernels
 
 import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
+// A gemmBackend computes single-threaded row-major GEMMs with BLAS semantics (beta 0
+// overwrites C, NaN included). Convolution workers call it side by side, one product each,
+// so it must be safe for concurrent use and must not start threads of its own.
+type gemmBackend struct {
+	name  string
+	sgemm func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+	dgemm func(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int)
+	// tiled marks a backend that goes parallel on large products unless they are cut
+	// into tiles (gonum's), see gemmSerial.
+	tiled bool
+}
+
+// The compute paths, by the names [Backend] reports and CONVGRAPH_BLAS accepts.
+const (
+	PathGo       = "go"       // gonum's pure-Go BLAS
+	PathAsm      = "go+asm"   // convgraph's assembly SGEMM (AVX2/FMA or AVX-512), gonum for float64
+	PathOpenBLAS = "openblas" // OpenBLAS loaded at run time, when the library is installed
+)
+
+var (
+	backends = map[string]*gemmBackend{
+		PathGo: {
+			name: PathGo,
+			sgemm: func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+				gonum.Implementation{}.Sgemm(blasTranspose(transA), blasTranspose(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			},
+			dgemm: gonumDgemm,
+			tiled: true,
+		},
+	}
+	backend     atomic.Pointer[gemmBackend]
+	backendOnce sync.Once
+)
+
+func gonumDgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	gonum.Implementation{}.Dgemm(blasTranspose(transA), blasTranspose(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// BlasEnv is the environment variable that picks the compute path: go, asm (go+asm) or
+// openblas; unset or auto takes the fastest one available.
+const BlasEnv = "CONVGRAPH_BLAS"
+
+// current returns the backend in use, choosing it on first use from CONVGRAPH_BLAS.
+func current() *gemmBackend {
+	backendOnce.Do(func() {
+		if backend.Load() != nil {
+			return // SetBackend ran first
+		}
+		if err := SetBackend(os.Getenv(BlasEnv)); err != nil {
+			SetBackend("") //nolint:errcheck // auto never fails
+		}
+	})
+	return backend.Load()
+}
+
+// Backend names the compute path in use: "openblas", "go+asm" or "go".
+func Backend() string { return current().name }
+
+// Backends lists the compute paths this process can use, fastest first.
+func Backends() []string {
+	var out []string
+	for _, name := range []string{PathOpenBLAS, PathAsm, PathGo} {
+		if _, ok := lookupBackend(name); ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func lookupBackend(name string) (*gemmBackend, bool) {
+	switch name {
+	case PathOpenBLAS:
+		loadOpenBLAS()
+	case PathAsm:
+		initAsm()
+	}
+	b, ok := backends[name]
+	return b, ok
+}
+
+// SetBackend switches the compute path: "go", "asm" or "go+asm", "openblas", or "" or
+// "auto" for the fastest available. It returns an error, and changes nothing, if the path
+// is unknown or not available here (OpenBLAS not installed, no AVX2). It must not be
+// called while kernels run.
+func SetBackend(name string) error {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "asm" {
+		name = PathAsm
+	}
+	if name == "" || name == "auto" {
+		name = Backends()[0]
+	}
+	b, ok := lookupBackend(name)
+	if !ok {
+		switch name {
+		case PathOpenBLAS:
+			return fmt.Errorf("kernels: compute path openblas: %v", openBLASErr)
+		case PathAsm:
+			return fmt.Errorf("kernels: compute path go+asm: this CPU lacks AVX2 and FMA")
+		}
+		return fmt.Errorf("kernels: unknown compute path %q (want go, asm or openblas)", name)
+	}
+	backend.Store(b)
+	return nil
+}
+
 // Gemm computes C = alpha*op(A)*op(B) + beta*C on row-major matrices, where op transposes
 // its argument when the matching flag is set: op(A) is m×k, op(B) is k×n and C is m×n,
 // with leading dimensions (row strides) lda, ldb and ldc. When beta is 0, C is overwritten
 // and its old contents (even NaN) are ignored.
 //
-// It hands the work to gonum's pure-Go BLAS, which is row-major like convgraph, so no
-// layout conversion is needed; gonum runs large products over several goroutines itself.
-// It panics, as gonum does, if a dimension is negative, a leading dimension is too small
-// or a slice is too short.
+// Large products run over several goroutines, each computing fixed tiles of C, so the
+// result does not depend on the number of threads. It panics, as BLAS does, if a
+// dimension is negative, a leading dimension is too small or a slice is too short.
 func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	tA, tB := blasTranspose(transA), blasTranspose(transB)
-	switch c := any(c).(type) {
-	case []float32:
-		gonum.Implementation{}.Sgemm(tA, tB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), c, ldc)
-	case []float64:
-		gonum.Implementation{}.Dgemm(tA, tB, m, n, k, float64(alpha), any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), c, ldc)
-	default:
-		// A defined type such as `type F float32` has its underlying type's memory
-		// layout, so it can be handed to BLAS as that type.
-		if unsafe.Sizeof(alpha) == 4 {
-			Gemm(transA, transB, m, n, k, float32(alpha), reinterpret[float32](a), lda, reinterpret[float32](b), ldb, float32(beta), reinterpret[float32](any(c).([]T)), ldc)
-		} else {
-			Gemm(transA, transB, m, n, k, float64(alpha), reinterpret[float64](a), lda, reinterpret[float64](b), ldb, float64(beta), reinterpret[float64](any(c).([]T)), ldc)
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	be := current()
+	if be.tiled {
+		// gonum goes parallel by itself on large products.
+		gemmOne(be, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	tm, tn := parallelTiles(m, n, k)
+	tilesM, tilesN := (m+tm-1)/tm, (n+tn-1)/tn
+	if tilesM*tilesN == 1 {
+		gemmOne(be, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	Parallel(tilesM*tilesN, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			i, j := (t/tilesN)*tm, (t%tilesN)*tn
+			gemmTile(be, transA, transB, i, j, min(tm, m-i), min(tn, n-j), k, alpha, a, lda, b, ldb, beta, c, ldc)
 		}
+	})
+}
+
+// parallelTiles cuts a product into tiles of C for [Gemm] by its shape alone, so the
+// tiles (and the rounding in each) are the same on any number of threads: products under
+// about a million multiply-adds stay whole, larger ones are cut into up to 8 tiles along
+// the longer side of C, no thinner than 16 rows or 64 columns.
+func parallelTiles(m, n, k int) (tm, tn int) {
+	if m*n*k < 1<<20 {
+		return max(m, 1), max(n, 1)
+	}
+	if m >= n {
+		return max(16, (m+7)/8), max(n, 1)
+	}
+	return max(m, 1), max(64, (n+7)/8)
+}
+
+// gemmTile computes the mi×nj tile of C at row i, column j.
+func gemmTile[T Float](be *gemmBackend, transA, transB bool, i, j, mi, nj, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	var ai, bj []T
+	if transA {
+		ai = a[i:]
+	} else {
+		ai = a[i*lda:]
+	}
+	if transB {
+		bj = b[j*ldb:]
+	} else {
+		bj = b[j:]
+	}
+	gemmOne(be, transA, transB, mi, nj, k, alpha, ai, lda, bj, ldb, beta, c[i*ldc+j:], ldc)
+}
+
+// gemmOne hands one product to the backend, converting defined float types.
+func gemmOne[T Float](be *gemmBackend, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	// A defined type such as `type F float32` has its underlying type's memory layout, so
+	// it can be handed to BLAS as that type.
+	if unsafe.Sizeof(alpha) == 4 {
+		be.sgemm(transA, transB, m, n, k, float32(alpha), reinterpret[float32](a), lda, reinterpret[float32](b), ldb, float32(beta), reinterpret[float32](c), ldc)
+	} else {
+		be.dgemm(transA, transB, m, n, k, float64(alpha), reinterpret[float64](a), lda, reinterpret[float64](b), ldb, float64(beta), reinterpret[float64](c), ldc)
 	}
 }
 
@@ -53,35 +208,84 @@ const (
 	gemmTileN = 3 * 64
 )
 
-// gemmSerial is [Gemm] without gonum's internal goroutines, for workers that already own
-// a share of the batch. It splits C into tiles small enough for gonum to stay serial.
+// gemmSerial is [Gemm] on the calling goroutine alone, for workers that already own a
+// share of the batch. For gonum it splits C into tiles small enough for gonum to stay
+// serial; the other backends never start threads.
 func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	be := current()
+	if !be.tiled {
+		gemmOne(be, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	for i := 0; i < m; i += gemmTileM {
-		mi := min(gemmTileM, m-i)
-		var ai []T
-		if transA {
-			ai = a[i:]
-		} else {
-			ai = a[i*lda:]
-		}
 		for j := 0; j < n; j += gemmTileN {
-			nj := min(gemmTileN, n-j)
-			var bj []T
-			if transB {
-				bj = b[j*ldb:]
-			} else {
-				bj = b[j:]
-			}
-			Gemm(transA, transB, mi, nj, k, alpha, ai, lda, bj, ldb, beta, c[i*ldc+j:], ldc)
+			gemmTile(be, transA, transB, i, j, min(gemmTileM, m-i), min(gemmTileN, n-j), k, alpha, a, lda, b, ldb, beta, c, ldc)
 		}
 	}
 }
 
-// gemmFor picks serial GEMM inside batch workers that run side by side, and gonum's
-// parallel GEMM when one goroutine has the whole batch.
+// gemmFor picks serial GEMM inside batch workers that run side by side, and the parallel
+// [Gemm] when one goroutine has the whole batch.
 func gemmFor[T Float](split bool) func(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if split {
 		return gemmSerial[T]
 	}
 	return Gemm[T]
+}
+
+// checkGemm panics, as gonum does, when a GEMM's dimensions or slices do not fit; the
+// backends that hand slices to foreign code call it first, since that code would read
+// or write out of bounds instead.
+func checkGemm(transA, transB bool, m, n, k, lenA, lda, lenB, ldb, lenC, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: gemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	rowsA, colsA := m, k
+	if transA {
+		rowsA, colsA = k, m
+	}
+	rowsB, colsB := k, n
+	if transB {
+		rowsB, colsB = n, k
+	}
+	if lda < max(1, colsA) || ldb < max(1, colsB) || ldc < max(1, n) {
+		panic(fmt.Sprintf("kernels: gemm: leading dimensions lda=%d ldb=%d ldc=%d too small for %dx%d, %dx%d, %dx%d", lda, ldb, ldc, rowsA, colsA, rowsB, colsB, m, n))
+	}
+	need := func(rows, cols, ld int) int {
+		if rows == 0 || cols == 0 {
+			return 0
+		}
+		return (rows-1)*ld + cols
+	}
+	if lenA < need(rowsA, colsA, lda) || lenB < need(rowsB, colsB, ldb) || lenC < need(m, n, ldc) {
+		panic(fmt.Sprintf("kernels: gemm: slices too short: len(a)=%d len(b)=%d len(c)=%d for m=%d n=%d k=%d lda=%d ldb=%d ldc=%d", lenA, lenB, lenC, m, n, k, lda, ldb, ldc))
+	}
+}
+
+// RunOnEveryBackend calls run once per available compute path, fastest first, with that
+// path selected, and returns the first non-zero result: a TestMain runs its package's
+// tests on every path with `os.Exit(kernels.RunOnEveryBackend(m.Run))`. When
+// CONVGRAPH_BLAS is set, it runs only that path (and fails if it is unavailable).
+func RunOnEveryBackend(run func() int) int {
+	paths := Backends()
+	if env := os.Getenv(BlasEnv); env != "" && env != "auto" {
+		if err := SetBackend(env); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		paths = []string{Backend()}
+	}
+	code := 0
+	for _, p := range paths {
+		if err := SetBackend(p); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "compute path %s\n", p)
+		if c := run(); c != 0 && code == 0 {
+			code = c
+		}
+	}
+	return code
 }
