@@ -1,5 +1,6 @@
-// Package dotrender turns DOT source (from [graph.DOT] or the nn package's DOT methods)
-// into SVG or PNG pictures, on machines with or without Graphviz installed.
+// Package dotrender turns DOT source (from [github.com/convgraph/convgraph/graph.DOT] or
+// the nn package's DOT methods) into SVG or PNG pictures, on machines with or without
+// Graphviz installed.
 //
 // # Overview
 //
@@ -19,6 +20,6 @@
 // # Errors
 //
 // Errors name what failed: "dotrender: dot -Tpng: syntax error in line 3 near '->'",
-// "dotrender: unknown output format ".jpg" (want .dot, .gv, .svg or .png)". The Go engine
-// turns panics inside go-graphviz into errors.
+// "dotrender: unknown output format ".jpg" of "net.jpg" (want .dot, .gv, .svg or .png)".
+// The Go engine turns panics inside go-graphviz into errors.
 package dotrender
