@@ -59,7 +59,7 @@ func (op *actOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := newDense(x.Dtype(), x.Shape()...)
+	y := op.output(x.Dtype(), x.Shape()...)
 	if x.Dtype() == tensor.Float32 {
 		kernels.Activate(op.act, float32(op.alpha), f32(x), f32(y))
 	} else {
@@ -117,7 +117,7 @@ func (op *actBackOp) Do(vs ...G.Value) (G.Value, error) {
 	if !x.Shape().Eq(dy.Shape()) || !y.Shape().Eq(dy.Shape()) {
 		return nil, errors.Errorf("graph: %v: shapes %v, %v, %v differ", op, x.Shape(), y.Shape(), dy.Shape())
 	}
-	dx := newDense(x.Dtype(), x.Shape()...)
+	dx := op.output(x.Dtype(), x.Shape()...)
 	if x.Dtype() == tensor.Float32 {
 		kernels.ActivateBackward(op.act, float32(op.alpha), f32(x), f32(y), f32(dy), f32(dx))
 	} else {
@@ -177,7 +177,7 @@ func (op *softmaxOp) Do(vs ...G.Value) (G.Value, error) {
 	if err := checkShape(op, "input", x, op.rows, op.cols); err != nil {
 		return nil, err
 	}
-	out := newDense(x.Dtype(), op.rows, op.cols)
+	out := op.output(x.Dtype(), op.rows, op.cols)
 	if !op.back {
 		if x.Dtype() == tensor.Float32 {
 			kernels.Softmax(op.rows, op.cols, f32(x), f32(out))

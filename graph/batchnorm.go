@@ -161,7 +161,7 @@ func (op *bnOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := newDense(x.Dtype(), op.shape...)
+	y := op.output(x.Dtype(), op.shape...)
 	if x.Dtype() == tensor.Float32 {
 		kernels.Normalize(n, c, inner, f32(x), mean, variance, op.eps, f32(gamma), f32(beta), f32(y))
 	} else {
@@ -285,7 +285,7 @@ func (op *bnBackOp) Do(vs ...G.Value) (G.Value, error) {
 	}
 	eps := op.fwd.eps
 	if op.gamma {
-		dg := newDense(x.Dtype(), c)
+		dg := op.output(x.Dtype(), c)
 		if x.Dtype() == tensor.Float32 {
 			kernels.NormalizeGradParams(n, c, inner, f32(x), mean, variance, eps, f32(dy), f32(dg), nil)
 		} else {
@@ -293,7 +293,7 @@ func (op *bnBackOp) Do(vs ...G.Value) (G.Value, error) {
 		}
 		return dg, nil
 	}
-	dx := newDense(x.Dtype(), shape...)
+	dx := op.output(x.Dtype(), shape...)
 	if x.Dtype() == tensor.Float32 {
 		kernels.NormalizeBackward(n, c, inner, f32(x), mean, variance, eps, f32(gamma), f32(dy), f32(dx), op.fwd.train())
 	} else {

@@ -122,7 +122,7 @@ func (op *conv2dOp) Do(vs ...G.Value) (G.Value, error) {
 		checkShape(op, "kernel", w, p.F, p.C, p.KH, p.KW)); err != nil {
 		return nil, err
 	}
-	y := newDense(x.Dtype(), p.N, p.F, p.OutH(), p.OutW())
+	y := op.output(x.Dtype(), p.N, p.F, p.OutH(), p.OutW())
 	if x.Dtype() == tensor.Float32 {
 		kernels.Conv2D(p, f32(x), f32(w), f32(y))
 	} else {
@@ -174,7 +174,7 @@ func (op *conv2dBackInputOp) Do(vs ...G.Value) (G.Value, error) {
 		checkShape(op, "output gradient", dy, p.N, p.F, p.OutH(), p.OutW())); err != nil {
 		return nil, err
 	}
-	dx := newDense(w.Dtype(), p.N, p.C, p.H, p.W)
+	dx := op.output(w.Dtype(), p.N, p.C, p.H, p.W)
 	if w.Dtype() == tensor.Float32 {
 		kernels.Conv2DBackwardInput(p, f32(w), f32(dy), f32(dx))
 	} else {
@@ -212,7 +212,7 @@ func (op *conv2dBackKernelOp) Do(vs ...G.Value) (G.Value, error) {
 		checkShape(op, "output gradient", dy, p.N, p.F, p.OutH(), p.OutW())); err != nil {
 		return nil, err
 	}
-	dw := newDense(x.Dtype(), p.F, p.C, p.KH, p.KW)
+	dw := op.output(x.Dtype(), p.F, p.C, p.KH, p.KW)
 	if x.Dtype() == tensor.Float32 {
 		kernels.Conv2DBackwardKernel(p, f32(x), f32(dy), f32(dw))
 	} else {

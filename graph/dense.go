@@ -81,7 +81,7 @@ func (op *matMulOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := newDense(a.Dtype(), m, n)
+	c := op.output(a.Dtype(), m, n)
 	lda, ldb := a.Shape()[1], b.Shape()[1]
 	if a.Dtype() == tensor.Float32 {
 		kernels.Gemm(op.transA, op.transB, m, n, k, 1, f32(a), lda, f32(b), ldb, 0, f32(c), n)
@@ -183,7 +183,7 @@ func (op *biasOp) Do(vs ...G.Value) (G.Value, error) {
 	}
 	n, c, inner := biasLayout(op.shape)
 	if op.grad {
-		db := newDense(x.Dtype(), c)
+		db := op.output(x.Dtype(), c)
 		if x.Dtype() == tensor.Float32 {
 			kernels.BiasGrad(n, c, inner, f32(x), f32(db))
 		} else {
@@ -198,7 +198,7 @@ func (op *biasOp) Do(vs ...G.Value) (G.Value, error) {
 	if err := firstErr(sameDtype(op, x, b), checkShape(op, "bias", b, c)); err != nil {
 		return nil, err
 	}
-	y := newDense(x.Dtype(), op.shape...)
+	y := op.output(x.Dtype(), op.shape...)
 	if x.Dtype() == tensor.Float32 {
 		kernels.BiasAdd(n, c, inner, f32(x), f32(b), f32(y))
 	} else {

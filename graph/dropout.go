@@ -81,6 +81,7 @@ func (s *dropoutState) apply(in, out *tensor.Dense) error {
 	if in.Dtype() == tensor.Float32 {
 		x, y := f32(in), f32(out)
 		for i, k := range s.keep {
+			y[i] = 0
 			if k {
 				y[i] = x[i] * float32(scale)
 			}
@@ -89,6 +90,7 @@ func (s *dropoutState) apply(in, out *tensor.Dense) error {
 	}
 	x, y := f64(in), f64(out)
 	for i, k := range s.keep {
+		y[i] = 0
 		if k {
 			y[i] = x[i] * scale
 		}
@@ -131,7 +133,7 @@ func (op *dropoutOp) Do(vs ...G.Value) (G.Value, error) {
 	if !op.back {
 		op.st.draw(x.Size())
 	}
-	y := newDense(x.Dtype(), x.Shape()...)
+	y := op.output(x.Dtype(), x.Shape()...)
 	if err := op.st.apply(x, y); err != nil {
 		return nil, err
 	}

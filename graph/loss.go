@@ -104,7 +104,7 @@ func (op *xentOp) Do(vs ...G.Value) (G.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		dx := newDense(x.Dtype(), op.rows, op.cols)
+		dx := op.output(x.Dtype(), op.rows, op.cols)
 		if x.Dtype() == tensor.Float32 {
 			kernels.SoftmaxCrossEntropyBackward(op.rows, op.cols, f32(x), labels, scale, f32(dx))
 		} else {
@@ -197,7 +197,7 @@ func (op *mseOp) Do(vs ...G.Value) (G.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		dx := newDense(p.Dtype(), op.shape...)
+		dx := op.output(p.Dtype(), op.shape...)
 		if p.Dtype() == tensor.Float32 {
 			mseGrad(f32(p), f32(t), scale, f32(dx))
 		} else {

@@ -106,7 +106,7 @@ func (op *poolOp) Do(vs ...G.Value) (G.Value, error) {
 	if err := checkShape(op, "input", x, p.N, p.C, p.H, p.W); err != nil {
 		return nil, err
 	}
-	y := newDense(x.Dtype(), p.N, p.C, p.OutH(), p.OutW())
+	y := op.output(x.Dtype(), p.N, p.C, p.OutH(), p.OutW())
 	switch {
 	case op.max && x.Dtype() == tensor.Float32:
 		kernels.MaxPool2D(p, f32(x), f32(y))
@@ -180,7 +180,7 @@ func (op *poolBackOp) Do(vs ...G.Value) (G.Value, error) {
 	if err := checkShape(op, "output gradient", dy, p.N, p.C, p.OutH(), p.OutW()); err != nil {
 		return nil, err
 	}
-	dx := newDense(dy.Dtype(), p.N, p.C, p.H, p.W)
+	dx := op.output(dy.Dtype(), p.N, p.C, p.H, p.W)
 	if !op.max {
 		if dy.Dtype() == tensor.Float32 {
 			kernels.AvgPool2DBackward(p, f32(dy), f32(dx))
@@ -253,7 +253,7 @@ func (op *gapOp) Do(vs ...G.Value) (G.Value, error) {
 		if err := checkShape(op, "output gradient", in, op.n, op.c); err != nil {
 			return nil, err
 		}
-		dx := newDense(in.Dtype(), op.n, op.c, op.h, op.w)
+		dx := op.output(in.Dtype(), op.n, op.c, op.h, op.w)
 		if in.Dtype() == tensor.Float32 {
 			kernels.GlobalAvgPool2DBackward(op.n, op.c, hw, f32(in), f32(dx))
 		} else {
@@ -264,7 +264,7 @@ func (op *gapOp) Do(vs ...G.Value) (G.Value, error) {
 	if err := checkShape(op, "input", in, op.n, op.c, op.h, op.w); err != nil {
 		return nil, err
 	}
-	y := newDense(in.Dtype(), op.n, op.c)
+	y := op.output(in.Dtype(), op.n, op.c)
 	if in.Dtype() == tensor.Float32 {
 		kernels.GlobalAvgPool2D(op.n, op.c, hw, f32(in), f32(y))
 	} else {

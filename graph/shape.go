@@ -50,7 +50,7 @@ func (op *reshapeOp) Do(vs ...G.Value) (G.Value, error) {
 	if err := checkShape(op, "input", x, op.from...); err != nil {
 		return nil, err
 	}
-	y := newDense(x.Dtype(), op.to...)
+	y := op.output(x.Dtype(), op.to...)
 	if x.Dtype() == tensor.Float32 {
 		copy(f32(y), f32(x))
 	} else {
@@ -107,7 +107,7 @@ func (op *addOp) Do(vs ...G.Value) (G.Value, error) {
 	if err := firstErr(sameDtype(op, a, b), checkShape(op, "a", a, op.shape...), checkShape(op, "b", b, op.shape...)); err != nil {
 		return nil, err
 	}
-	y := newDense(a.Dtype(), op.shape...)
+	y := op.output(a.Dtype(), op.shape...)
 	if a.Dtype() == tensor.Float32 {
 		addInto(f32(a), f32(b), f32(y))
 	} else {

@@ -89,8 +89,21 @@ func newDense(dt tensor.Dtype, shape ...int) *tensor.Dense {
 }
 
 // f32 and f64 view a dense tensor's backing slice.
-func f32(d *tensor.Dense) []float32 { return d.Data().([]float32) }
-func f64(d *tensor.Dense) []float64 { return d.Data().([]float64) }
+// (Dense.Data builds the slice by reflection and allocates twice per call; the typed
+// accessors do not.) They panic on the wrong dtype, as the type assertion did.
+func f32(d *tensor.Dense) []float32 {
+	if d.Dtype() != tensor.Float32 {
+		panic("graph: f32 on a " + d.Dtype().String() + " tensor")
+	}
+	return d.Float32s()
+}
+
+func f64(d *tensor.Dense) []float64 {
+	if d.Dtype() != tensor.Float64 {
+		panic("graph: f64 on a " + d.Dtype().String() + " tensor")
+	}
+	return d.Float64s()
+}
 
 // sameDtype checks that all tensors share the first one's dtype.
 func sameDtype(op fmt.Stringer, ds ...*tensor.Dense) error {
@@ -118,8 +131,25 @@ func shapesOf(op fmt.Stringer, n int, ds []G.DimSizer) ([]tensor.Shape, error) {
 	return G.DimSizersToShapes(ds)
 }
 
-// baseOp supplies the Op methods that every op here answers the same way.
-type baseOp struct{}
+// baseOp supplies the Op methods that every op here answers the same way, and keeps the
+// op's output tensor between runs.
+type baseOp struct {
+	out *tensor.Dense
+}
+
+// output returns the tensor an op's Do writes its result into: the one it returned last
+// run when dtype and shape agree, else a new one. Reusing it means a training step makes
+// no garbage proportional to its activations (Gorgonia's tape machine drops every value
+// on Reset). It is safe because every node has its own op, a step runs each node once,
+// and kernels overwrite their whole output; a value read from a graph is therefore valid
+// until the graph runs again.
+func (b *baseOp) output(dt tensor.Dtype, shape ...int) *tensor.Dense {
+	if d := b.out; d != nil && d.Dtype() == dt && d.Shape().Eq(tensor.Shape(shape)) {
+		return d
+	}
+	b.out = newDense(dt, shape...)
+	return b.out
+}
 
 func (baseOp) ReturnsPtr() bool     { return false }
 func (baseOp) CallsExtern() bool    { return false }

@@ -341,7 +341,9 @@ func transposeNHWC[S, D float32 | float64](src []S, dst []D, n, h, w, c int) {
 }
 
 // Output is the model's output for the last batch: [batch, classes] probabilities for a
-// classifier ending in softmax; images come back NCHW.
+// classifier ending in softmax; images come back NCHW. The graph writes every run into the
+// same tensors, so Output, [Graph.Logits] and [Graph.Grad] hold the last run's values
+// until the next [Graph.Run]: copy what must outlive it.
 func (gr *Graph) Output() *tensor.Dense { return denseOf(gr.output) }
 
 // Logits is the input of the final softmax (or the output if there is none).
