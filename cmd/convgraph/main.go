@@ -58,6 +58,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newSummary(), newTrain(), newEval(), newPredict(), newZoo(), newFinetune())
 	root.AddCommand(newDot(), newViz())
+	root.AddCommand(newBench())
 	return root
 }
 
