@@ -170,3 +170,24 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 		}
 	}
 }
+
+func TestSchedules(t *testing.T) {
+	for _, c := range []struct {
+		s    train.Schedule
+		step int
+		want float64
+	}{
+		{train.Constant(0.1), 99, 0.1},
+		{train.StepDecay{Base: 1, Every: 10, Factor: 0.5}, 25, 0.25},
+		{train.Cosine{Base: 1, Min: 0, Steps: 100}, 0, 1},
+		{train.Cosine{Base: 1, Min: 0, Steps: 100}, 50, 0.5},
+		{train.Cosine{Base: 1, Min: 0.1, Steps: 100}, 100, 0.1},
+		{train.Warmup{Steps: 4, Then: train.Constant(0.8)}, 0, 0.2},
+		{train.Warmup{Steps: 4, Then: train.Constant(0.8)}, 3, 0.8},
+		{train.Warmup{Steps: 4, Then: train.StepDecay{Base: 1, Every: 2, Factor: 0.1}}, 6, 0.1},
+	} {
+		if got := c.s.LR(c.step); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%#v.LR(%d) = %v; want %v", c.s, c.step, got, c.want)
+		}
+	}
+}

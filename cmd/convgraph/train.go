@@ -48,6 +48,7 @@ type trainFlags struct {
 	valSplit  float64
 	patience  int
 	augment   bool
+	schedule  string
 	resume    bool
 	overwrite bool
 }
@@ -82,6 +83,7 @@ Ctrl-C saves a checkpoint and the history; --resume continues the run.`,
 	fl.Float64Var(&f.valSplit, "validation-split", 0.1, "fraction of the training images held out for validation (0 for none)")
 	fl.IntVar(&f.patience, "patience", 0, "stop after this many epochs without a better val_loss and keep the best weights (0: off)")
 	fl.BoolVar(&f.augment, "augment", false, "random horizontal flips and shifts of up to 2 pixels")
+	fl.StringVar(&f.schedule, "schedule", "constant", "learning-rate schedule: constant, or cosine (decays to 0 over all the epochs' steps)")
 	fl.BoolVar(&f.resume, "resume", false, "continue the run saved in --out")
 	fl.BoolVar(&f.overwrite, "overwrite", false, "replace an existing run in --out")
 	return c
@@ -97,6 +99,8 @@ func (f *trainFlags) check() error {
 		return usagef("--lr %v must be positive", f.lr)
 	case f.valSplit < 0 || f.valSplit >= 1:
 		return usagef("--validation-split %v must be in [0, 1)", f.valSplit)
+	case f.schedule != "constant" && f.schedule != "cosine":
+		return usagef("--schedule %q is not constant or cosine", f.schedule)
 	case f.patience < 0:
 		return usagef("--patience %d must not be negative", f.patience)
 	}
@@ -217,6 +221,10 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 	}
 	if f.augment {
 		cfg.Augment = []data.BatchOption{data.RandomFlip(), data.RandomShift(2)}
+	}
+	if f.schedule == "cosine" {
+		steps := f.epochs * ((trainSet.Len() + cfg.BatchSize - 1) / cfg.BatchSize)
+		cfg.Schedule = train.Cosine{Base: f.lr, Steps: steps}
 	}
 	if !f.jsonOut {
 		cfg.Progress = stderr
