@@ -29,6 +29,7 @@ type benchFlags struct {
 type benchResult struct {
 	Model            string  `json:"model"`
 	Path             string  `json:"path"`
+	BlasCore         string  `json:"blas_core,omitempty"`
 	Threads          int     `json:"threads"`
 	Batch            int     `json:"batch"`
 	InferBatch       int     `json:"infer_batch"`
@@ -95,6 +96,9 @@ func runBench(c *cobra.Command, f benchFlags) error {
 	}
 	res := benchResult{Model: f.model, Path: kernels.Backend(), Threads: runtime.GOMAXPROCS(0),
 		Batch: f.batch, InferBatch: f.inferBatch}
+	if res.Path == kernels.PathOpenBLAS {
+		res.BlasCore = kernels.OpenBLASCore()
+	}
 	minTime := time.Duration(f.seconds * float64(time.Second))
 
 	tb := m.NewBatch(f.batch)
@@ -118,7 +122,11 @@ func runBench(c *cobra.Command, f benchFlags) error {
 		return enc.Encode(res)
 	}
 	fmt.Fprintf(out, "model:            %s\n", res.Model)
-	fmt.Fprintf(out, "compute path:     %s\n", res.Path)
+	if res.BlasCore != "" {
+		fmt.Fprintf(out, "compute path:     %s (%s kernels)\n", res.Path, res.BlasCore)
+	} else {
+		fmt.Fprintf(out, "compute path:     %s\n", res.Path)
+	}
 	fmt.Fprintf(out, "threads:          %d\n", res.Threads)
 	fmt.Fprintf(out, "train_img_per_s:  %.1f  (batch %d, %d steps)\n", res.TrainImgPerS, res.Batch, res.TrainSteps)
 	fmt.Fprintf(out, "infer_img_per_s:  %.1f  (batch %d, %d steps)\n", res.InferImgPerS, res.InferBatch, res.InferSteps)

@@ -14,3 +14,6 @@ var openBLASErr = errors.New("loading OpenBLAS at run time is not supported on t
 func OpenBLASLibrary() string { return "" }
 
 func loadOpenBLAS() {}
+
+// OpenBLASCore names the kernels the loaded OpenBLAS uses, or "" if none is loaded.
+func OpenBLASCore() string { return "" }
