@@ -184,10 +184,13 @@ func (op *biasOp) Do(vs ...G.Value) (G.Value, error) {
 	n, c, inner := biasLayout(op.shape)
 	if op.grad {
 		db := op.output(x.Dtype(), c)
+		// Each channel is summed whole by one goroutine, in BiasGrad's order.
 		if x.Dtype() == tensor.Float32 {
-			kernels.BiasGrad(n, c, inner, f32(x), f32(db))
+			xs, dbs := f32(x), f32(db)
+			split(c, n*inner, func(lo, hi int) { kernels.BiasGradChannels(n, c, inner, lo, hi, xs, dbs) })
 		} else {
-			kernels.BiasGrad(n, c, inner, f64(x), f64(db))
+			xs, dbs := f64(x), f64(db)
+			split(c, n*inner, func(lo, hi int) { kernels.BiasGradChannels(n, c, inner, lo, hi, xs, dbs) })
 		}
 		return db, nil
 	}
@@ -200,9 +203,9 @@ func (op *biasOp) Do(vs ...G.Value) (G.Value, error) {
 	}
 	y := op.output(x.Dtype(), op.shape...)
 	if x.Dtype() == tensor.Float32 {
-		kernels.BiasAdd(n, c, inner, f32(x), f32(b), f32(y))
+		biasAdd(n, c, inner, f32(x), f32(b), f32(y))
 	} else {
-		kernels.BiasAdd(n, c, inner, f64(x), f64(b), f64(y))
+		biasAdd(n, c, inner, f64(x), f64(b), f64(y))
 	}
 	return y, nil
 }
@@ -215,4 +218,10 @@ func (op *biasOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 		return nil, err
 	}
 	return G.Nodes{grad, db}, nil
+}
+
+// biasAdd runs kernels.BiasAdd over the batch on every core.
+func biasAdd[T kernels.Float](n, c, inner int, x, b, y []T) {
+	ci := c * inner
+	split(n, ci, func(lo, hi int) { kernels.BiasAdd(hi-lo, c, inner, x[lo*ci:hi*ci], b, y[lo*ci:hi*ci]) })
 }

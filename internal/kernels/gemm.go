@@ -123,21 +123,18 @@ func SetBackend(name string) error {
 // with leading dimensions (row strides) lda, ldb and ldc. When beta is 0, C is overwritten
 // and its old contents (even NaN) are ignored.
 //
-// Large products run over several goroutines, each computing fixed tiles of C, so the
-// result does not depend on the number of threads. It panics, as BLAS does, if a
-// dimension is negative, a leading dimension is too small or a slice is too short.
+// Large products run over several goroutines. C is cut into the same tiles as
+// [gemmSerial] cuts it, each computed by one backend call, so the result is bit for bit
+// the same on any number of threads and in or out of a batch worker. It panics, as BLAS
+// does, if a dimension is negative, a leading dimension is too small or a slice is too
+// short.
 func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	be := current()
-	if be.tiled {
-		// gonum goes parallel by itself on large products.
-		gemmOne(be, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	tm, tn := parallelTiles(m, n, k)
+	tm, tn := gemmTiles(be, m, n, k)
 	tilesM, tilesN := (m+tm-1)/tm, (n+tn-1)/tn
-	if tilesM*tilesN == 1 {
-		gemmOne(be, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if tilesM*tilesN <= 1 || m*n*k < minParallelGemm {
+		gemmTiled(be, tm, tn, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	Parallel(tilesM*tilesN, func(lo, hi int) {
@@ -148,18 +145,38 @@ func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 	})
 }
 
-// parallelTiles cuts a product into tiles of C for [Gemm] by its shape alone, so the
-// tiles (and the rounding in each) are the same on any number of threads: products under
-// about a million multiply-adds stay whole, larger ones are cut into up to 8 tiles along
-// the longer side of C, no thinner than 16 rows or 64 columns.
-func parallelTiles(m, n, k int) (tm, tn int) {
-	if m*n*k < 1<<20 {
+// minParallelGemm is the number of multiply-adds below which [Gemm] stays on one goroutine.
+const minParallelGemm = 1 << 18
+
+// gemmTiles returns the tile of C that [Gemm] and [gemmSerial] compute with one backend
+// call. It depends only on the backend and the product's shape: gonum's tiles keep it
+// below its own threshold for going parallel (see gemmTileM); the other backends take
+// products under about 8 million multiply-adds whole (every convolution product of the
+// zoo's models) and cut larger ones into up to 8 tiles along the longer side of C, no
+// thinner than 16 rows or 64 columns, for [Gemm] to spread over the cores.
+func gemmTiles(be *gemmBackend, m, n, k int) (tm, tn int) {
+	switch {
+	case be.tiled:
+		return gemmTileM, gemmTileN
+	case m*n*k < 1<<23:
 		return max(m, 1), max(n, 1)
-	}
-	if m >= n {
+	case m >= n:
 		return max(16, (m+7)/8), max(n, 1)
 	}
 	return max(m, 1), max(64, (n+7)/8)
+}
+
+// gemmTiled computes the product tile by tile on the calling goroutine.
+func gemmTiled[T Float](be *gemmBackend, tm, tn int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if tm >= m && tn >= n {
+		gemmOne(be, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	for i := 0; i < m; i += tm {
+		for j := 0; j < n; j += tn {
+			gemmTile(be, transA, transB, i, j, min(tm, m-i), min(tn, n-j), k, alpha, a, lda, b, ldb, beta, c, ldc)
+		}
+	}
 }
 
 // gemmTile computes the mi×nj tile of C at row i, column j.
@@ -209,20 +226,12 @@ const (
 )
 
 // gemmSerial is [Gemm] on the calling goroutine alone, for workers that already own a
-// share of the batch. For gonum it splits C into tiles small enough for gonum to stay
-// serial; the other backends never start threads.
+// share of the batch; it computes the same tiles as Gemm, so the same values.
 func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	be := current()
-	if !be.tiled {
-		gemmOne(be, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	for i := 0; i < m; i += gemmTileM {
-		for j := 0; j < n; j += gemmTileN {
-			gemmTile(be, transA, transB, i, j, min(gemmTileM, m-i), min(gemmTileN, n-j), k, alpha, a, lda, b, ldb, beta, c, ldc)
-		}
-	}
+	tm, tn := gemmTiles(be, m, n, k)
+	gemmTiled(be, tm, tn, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // gemmFor picks serial GEMM inside batch workers that run side by side, and the parallel
