@@ -10,6 +10,7 @@ below it so noise can be judged.
     python3 bench/compare.py                      # fashion-cnn, batch 32 and 128, 2 threads
     python3 bench/compare.py --models fashion-cnn,alexnet-small,resnet-small --runs 7
     python3 bench/compare.py --threads 1,2 --seconds 5
+    python3 bench/compare.py --stock        # add stock Gorgonia's course CNN (slow)
 
 PyTorch comes from --python (default /usr/bin/python3, Debian's python3-torch, which a pyenv
 python3 on PATH may shadow). convgraph is built once into a temporary directory from this
@@ -50,6 +51,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--convgraph", default="", help="a convgraph binary (default: build one)")
+    ap.add_argument("--stock", action="store_true",
+                    help="also time the course CNN on stock Gorgonia ops (bench/stockgorgonia), fashion-cnn rows only")
     ap.add_argument("--json", default="", help="also write every run to this JSON file")
     a = ap.parse_args()
 
@@ -57,6 +60,10 @@ def main():
     if not binary:
         binary = os.path.join(tempfile.mkdtemp(prefix="convgraph-bench-"), "convgraph")
         subprocess.run(["go", "build", "-o", binary, "./cmd/convgraph"], check=True, cwd=ROOT)
+    stock = ""
+    if a.stock:
+        stock = os.path.join(os.path.dirname(binary), "stockgorgonia")
+        subprocess.run(["go", "build", "-o", stock, "./bench/stockgorgonia"], check=True, cwd=ROOT)
 
     rows, runs = [], []
     for model in a.models.split(","):
@@ -64,10 +71,12 @@ def main():
             for batch in [int(b) for b in a.batches.split(",")]:
                 common = ["--model", model, "--batch", str(batch), "--infer-batch", str(a.infer_batch),
                           "--threads", str(threads), "--seconds", str(a.seconds), "--json"]
-                cg, pt = [], []
+                cg, pt, st = [], [], []
                 for i in range(a.runs):
                     cg.append(run_json([binary, "bench"] + common))
                     pt.append(run_json([a.python, os.path.join(HERE, "torch_bench.py")] + common))
+                    if stock and model == "fashion-cnn":
+                        st.append(run_json([stock] + common))
                     print(f"  {model} batch {batch} threads {threads} run {i + 1}: "
                           f"convgraph train {cg[-1]['train_img_per_s']:.0f} infer {cg[-1]['infer_img_per_s']:.0f} | "
                           f"pytorch train {pt[-1]['train_img_per_s']:.0f} infer {pt[-1]['infer_img_per_s']:.0f}",
@@ -83,6 +92,8 @@ def main():
                         "target": TARGETS.get((model, metric)),
                         "cg_runs": [r[key] for r in cg], "pt_runs": [r[key] for r in pt],
                         "cg_rss": max(r["max_rss_mb"] for r in cg), "pt_rss": max(r["max_rss_mb"] for r in pt),
+                        "stock": statistics.median(r[key] for r in st) if st else None,
+                        "st_runs": [r[key] for r in st],
                     })
 
     # Inference is measured at the same --infer-batch with every training batch: keep one row.
@@ -95,13 +106,14 @@ def main():
 
     print(f"medians of {a.runs} alternating runs of >= {a.seconds:g} s each; images/second")
     print()
-    print("| model | measure | batch | threads | convgraph | PyTorch | ratio | target | met |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| model | measure | batch | threads | convgraph | PyTorch | ratio | target | met | stock Gorgonia |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in table:
         t = r["target"]
         met = "" if t is None else ("yes" if r["ratio"] >= t else "no")
+        stk = "" if r["stock"] is None else f"{r['stock']:,.0f}"
         print(f"| {r['model']} | {r['metric']} | {r['batch']} | {r['threads']} | {r['convgraph']:,.0f} "
-              f"| {r['pytorch']:,.0f} | {r['ratio']:.2f}x | {'' if t is None else f'>= {t:g}x'} | {met} |")
+              f"| {r['pytorch']:,.0f} | {r['ratio']:.2f}x | {'' if t is None else f'>= {t:g}x'} | {met} | {stk} |")
     print()
     print(f"convgraph compute path: {table[0]['path']}")
     print("peak RSS (MB), convgraph / PyTorch, per model: " + ", ".join(
@@ -109,10 +121,11 @@ def main():
         f"{max(r['pt_rss'] for r in table if r['model'] == m):.0f}"
         for m in dict.fromkeys(r["model"] for r in table)))
     print()
-    print("every run (convgraph | PyTorch):")
+    print("every run (convgraph | PyTorch | stock Gorgonia):")
     for r in table:
         print(f"  {r['model']} {r['metric']} batch {r['batch']} threads {r['threads']}: "
-              + " ".join(f"{v:.0f}" for v in r["cg_runs"]) + " | " + " ".join(f"{v:.0f}" for v in r["pt_runs"]))
+              + " ".join(f"{v:.0f}" for v in r["cg_runs"]) + " | " + " ".join(f"{v:.0f}" for v in r["pt_runs"])
+              + (" | " + " ".join(f"{v:.0f}" for v in r["st_runs"]) if r["st_runs"] else ""))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(runs, f, indent=1)
