@@ -81,13 +81,16 @@ func Backends() []string {
 	return out
 }
 
+var loadBackendsOnce sync.Once
+
+// lookupBackend returns the backend called name if this process can use it. The first
+// call loads them all (OpenBLAS, if installed, and the assembly SGEMM, if the CPU has it),
+// so that the map is never written after it is read.
 func lookupBackend(name string) (*gemmBackend, bool) {
-	switch name {
-	case PathOpenBLAS:
+	loadBackendsOnce.Do(func() {
 		loadOpenBLAS()
-	case PathAsm:
 		initAsm()
-	}
+	})
 	b, ok := backends[name]
 	return b, ok
 }

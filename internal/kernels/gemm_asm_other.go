@@ -1,0 +1,10 @@
+//go:build !amd64
+
+package kernels
+
+// initAsm does nothing: the assembly SGEMM exists for amd64 only.
+func initAsm() {}
+
+func sgemmKernel6x16(k int, a, b, c *float32, ldc int) {
+	panic("kernels: no assembly SGEMM on this architecture")
+}
