@@ -11,8 +11,8 @@ models=("$@")
 for m in "${models[@]}"; do
   case "$m" in
     fashion-cnn)   flags=(--epochs 12) ;;
-    alexnet-small) flags=(--epochs 15 --augment) ;;
-    resnet-small)  flags=(--epochs 30 --augment) ;;
+    alexnet-small) flags=(--epochs 15 --augment --schedule cosine) ;;
+    resnet-small)  flags=(--epochs 30 --augment --schedule cosine) ;;
     *) echo "recipe: no recipe for $m" >&2; exit 2 ;;
   esac
   out="runs/zoo-$m"
