@@ -96,8 +96,11 @@ func runBench(c *cobra.Command, f benchFlags) error {
 	}
 	res := benchResult{Model: f.model, Path: kernels.Backend(), Threads: runtime.GOMAXPROCS(0),
 		Batch: f.batch, InferBatch: f.inferBatch}
-	if res.Path == kernels.PathOpenBLAS {
+	switch res.Path {
+	case kernels.PathOpenBLAS:
 		res.BlasCore = kernels.OpenBLASCore()
+	case kernels.PathAsm:
+		res.BlasCore = kernels.AsmISA()
 	}
 	minTime := time.Duration(f.seconds * float64(time.Second))
 

@@ -301,3 +301,10 @@ func RunOnEveryBackend(run func() int) int {
 	}
 	return code
 }
+
+// AsmISA names the instruction set of the go+asm path's micro-kernel ("avx512" or
+// "avx2"), or "" where there is none.
+func AsmISA() string {
+	lookupBackend(PathAsm)
+	return asmISA
+}

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"os"
 	"sync"
 
 	"golang.org/x/sys/cpu"
@@ -12,15 +13,30 @@ import (
 //go:noescape
 func sgemmKernel6x16(k int, a, b, c *float32, ldc int)
 
+// sgemmKernel8x32 is sgemmKernel6x16 for an 8-row strip of A and a 32-column strip of B,
+// with AVX-512.
+//
+//go:noescape
+func sgemmKernel8x32(k int, a, b, c *float32, ldc int)
+
 var asmOnce sync.Once
 
-// initAsm registers the assembly SGEMM (AVX2 and FMA) when the CPU has both. Float64
+// initAsm registers the assembly SGEMM when the CPU has AVX2 and FMA: the AVX-512 kernel
+// when it also has AVX-512 F (and CONVGRAPH_ASM is not "avx2"), else the AVX2 one. Float64
 // stays on gonum: only gradient checks compute in float64.
 func initAsm() {
 	asmOnce.Do(func() {
 		if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
 			return
 		}
-		backends[PathAsm] = &gemmBackend{name: PathAsm, sgemm: sgemmAsm, dgemm: gonumDgemm}
+		mk, isa := kernel6x16, "avx2"
+		if cpu.X86.HasAVX512F && os.Getenv("CONVGRAPH_ASM") != "avx2" {
+			mk, isa = kernel8x32, "avx512"
+		}
+		asmISA = isa
+		backends[PathAsm] = &gemmBackend{name: PathAsm, sgemm: sgemmWith(mk), dgemm: gonumDgemm}
 	})
 }
+
+// asmISA is the instruction set of the assembly SGEMM in use: "avx512" or "avx2".
+var asmISA string

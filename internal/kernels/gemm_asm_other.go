@@ -8,3 +8,9 @@ func initAsm() {}
 func sgemmKernel6x16(k int, a, b, c *float32, ldc int) {
 	panic("kernels: no assembly SGEMM on this architecture")
 }
+
+func sgemmKernel8x32(k int, a, b, c *float32, ldc int) {
+	panic("kernels: no assembly SGEMM on this architecture")
+}
+
+var asmISA string
