@@ -235,7 +235,9 @@ func im2col[T Float](p *Conv2DParams, oh, ow int, x, col []T) {
 					clear(d[:wLo])
 					clear(d[wHi:])
 					if p.StrideW == 1 {
-						copy(d[wLo:wHi], src[wLo+wOff:wHi+wOff])
+						if wLo < wHi { // empty when this tap meets only padding
+							copy(d[wLo:wHi], src[wLo+wOff:wHi+wOff])
+						}
 						continue
 					}
 					for o, ix := wLo, wLo*p.StrideW+wOff; o < wHi; o, ix = o+1, ix+p.StrideW {
@@ -267,6 +269,9 @@ func col2im[T Float](p *Conv2DParams, oh, ow int, col, x []T) {
 					s := src[y*ow : (y+1)*ow]
 					dst := xc[(y*p.StrideH+hOff)*p.W:][:p.W]
 					if p.StrideW == 1 {
+						if wLo >= wHi { // this tap meets only padding
+							continue
+						}
 						d := dst[wLo+wOff : wHi+wOff]
 						for o, v := range s[wLo:wHi] {
 							d[o] += v
