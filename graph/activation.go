@@ -54,7 +54,8 @@ func (op *actOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
 	return ss[0].Clone(), nil
 }
 
-func (op *actOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *actOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	x, err := denseArg(op, vs, 0)
 	if err != nil {
 		return nil, err
@@ -104,7 +105,8 @@ func (op *actBackOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
 	return ss[0].Clone(), nil
 }
 
-func (op *actBackOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *actBackOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	var ts [3]*tensor.Dense
 	for i := range ts {
 		var err error
@@ -183,7 +185,8 @@ func (op *softmaxOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{op.rows, op.cols}, nil
 }
 
-func (op *softmaxOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *softmaxOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	x, err := denseArg(op, vs, 0)
 	if err != nil {
 		return nil, err

@@ -143,7 +143,8 @@ func (op *bnOp) moments(x *tensor.Dense, vs []G.Value, meanAt int) (mean, varian
 	return mean, variance, nil
 }
 
-func (op *bnOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *bnOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	var ts [3]*tensor.Dense
 	for i := range ts {
 		var err error
@@ -264,7 +265,8 @@ func (op *bnBackOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return op.fwd.shape.Clone(), nil
 }
 
-func (op *bnBackOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *bnBackOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	var ts [3]*tensor.Dense
 	for i := range ts {
 		var err error

@@ -108,7 +108,8 @@ func convString(p kernels.Conv2DParams) string {
 		p.PadTop, p.PadBottom, p.PadLeft, p.PadRight, p.DilationH, p.DilationW)
 }
 
-func (op *conv2dOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *conv2dOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	x, err := denseArg(op, vs, 0)
 	if err != nil {
 		return nil, err
@@ -160,7 +161,8 @@ func (op *conv2dBackInputOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{op.p.N, op.p.C, op.p.H, op.p.W}, nil
 }
 
-func (op *conv2dBackInputOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *conv2dBackInputOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	w, err := denseArg(op, vs, 0)
 	if err != nil {
 		return nil, err
@@ -198,7 +200,8 @@ func (op *conv2dBackKernelOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{op.p.F, op.p.C, op.p.KH, op.p.KW}, nil
 }
 
-func (op *conv2dBackKernelOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *conv2dBackKernelOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	x, err := denseArg(op, vs, 0)
 	if err != nil {
 		return nil, err

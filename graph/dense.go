@@ -65,7 +65,8 @@ func (op *matMulOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{m, n}, nil
 }
 
-func (op *matMulOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *matMulOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	a, err := denseArg(op, vs, 0)
 	if err != nil {
 		return nil, err
@@ -173,7 +174,8 @@ func (op *biasOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return op.shape.Clone(), nil
 }
 
-func (op *biasOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *biasOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	x, err := denseArg(op, vs, 0)
 	if err != nil {
 		return nil, err

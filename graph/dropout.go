@@ -125,7 +125,8 @@ func (op *dropoutOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
 	return ss[0].Clone(), nil
 }
 
-func (op *dropoutOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *dropoutOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	x, err := denseArg(op, vs, 0)
 	if err != nil {
 		return nil, err

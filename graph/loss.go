@@ -83,7 +83,8 @@ func readLabels(op fmt.Stringer, d *tensor.Dense, cols int) ([]int, error) {
 	return out, nil
 }
 
-func (op *xentOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *xentOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	x, err := denseArg(op, vs, 0)
 	if err != nil {
 		return nil, err
@@ -179,7 +180,8 @@ func (op *mseOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.ScalarShape(), nil
 }
 
-func (op *mseOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *mseOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	p, err := denseArg(op, vs, 0)
 	if err != nil {
 		return nil, err

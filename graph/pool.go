@@ -97,7 +97,8 @@ func (op *poolOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{op.p.N, op.p.C, op.p.OutH(), op.p.OutW()}, nil
 }
 
-func (op *poolOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *poolOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	x, err := denseArg(op, vs, 0)
 	if err != nil {
 		return nil, err
@@ -171,7 +172,8 @@ func (op *poolBackOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{op.p.N, op.p.C, op.p.H, op.p.W}, nil
 }
 
-func (op *poolBackOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *poolBackOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	p := op.p
 	dy, err := denseArg(op, vs, op.Arity()-1)
 	if err != nil {
@@ -243,7 +245,8 @@ func (op *gapOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{op.n, op.c}, nil
 }
 
-func (op *gapOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *gapOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	in, err := denseArg(op, vs, 0)
 	if err != nil {
 		return nil, err

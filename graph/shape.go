@@ -42,7 +42,8 @@ func (op *reshapeOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return op.to.Clone(), nil
 }
 
-func (op *reshapeOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *reshapeOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	x, err := denseArg(op, vs, 0)
 	if err != nil {
 		return nil, err
@@ -95,7 +96,8 @@ func (op *addOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return op.shape.Clone(), nil
 }
 
-func (op *addOp) Do(vs ...G.Value) (G.Value, error) {
+func (op *addOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
 	a, err := denseArg(op, vs, 0)
 	if err != nil {
 		return nil, err

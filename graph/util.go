@@ -205,3 +205,12 @@ func Safely(f func() error) (err error) {
 	}()
 	return f()
 }
+
+// recoverOp turns a panic inside an op's Do into the op's error. Gorgonia's tape machine
+// runs the ops on a goroutine of its own, where a panic would end the process before
+// [Machine.Run]'s recover could see it.
+func recoverOp(op fmt.Stringer, err *error) {
+	if r := recover(); r != nil {
+		*err = errors.Errorf("%v: %v", op, r)
+	}
+}
