@@ -44,4 +44,9 @@
 //
 // Errors name the place: `nn: layer "conv2d_1" (Conv2D): kernel 3x3 larger than padded
 // input 2x2`. Gorgonia panics are caught at this package's boundary and returned as errors.
+//
+// Sizes are bounded before anything is allocated, so a spec read from a file cannot
+// exhaust memory: a model of more than 2^28 parameters, an example of more than 2^26
+// values at any layer, or a convolution needing more than 2^26 values of workspace per
+// example is an error naming the layer.
 package nn

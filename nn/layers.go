@@ -184,9 +184,9 @@ func init() {
 		"Conv2D": {keras: "conv2d", options: convOptions, arity: 1,
 			check: checkConv, out: convOut, params: convParams, apply: convApply},
 		"MaxPooling2D": {keras: "max_pooling2d", options: poolOptions, arity: 1,
-			out: poolOut, apply: poolApply(true)},
+			check: checkPool, out: poolOut, apply: poolApply(true)},
 		"AveragePooling2D": {keras: "average_pooling2d", options: poolOptions, arity: 1,
-			out: poolOut, apply: poolApply(false)},
+			check: checkPool, out: poolOut, apply: poolApply(false)},
 		"GlobalAveragePooling2D": {keras: "global_average_pooling2d", arity: 1,
 			out: func(c *Config, in []Shape) (Shape, error) {
 				if len(in[0]) != 3 {
@@ -370,6 +370,10 @@ func convOut(c *Config, in []Shape) (Shape, error) {
 	}
 	if c.Activation == Softmax {
 		return nil, errors.New("softmax needs a flat output (classes); use it on Dense")
+	}
+	if _, ok := sizeWithin([]int{in[0][2], c.KernelSize[0], c.KernelSize[1], oh, ow}, maxExampleValues); !ok {
+		return nil, errors.Errorf("kernel %dx%d over %d channels and a %dx%d output needs more than %d values of workspace per example",
+			c.KernelSize[0], c.KernelSize[1], in[0][2], oh, ow, maxExampleValues)
 	}
 	return Shape{oh, ow, c.Filters}, nil
 }

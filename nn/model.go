@@ -91,6 +91,7 @@ type buildState struct {
 	nodes  []*node
 	names  map[string]bool
 	counts map[string]int
+	params int // values of all parameters declared so far, bounded by maxParams
 	err    error
 }
 
@@ -163,6 +164,9 @@ func (b *Builder) place(l *Layer, inputs []Tensor) (*node, error) {
 	if l.err != nil {
 		return fail(l.err)
 	}
+	if err := checkConfig(&l.cfg); err != nil {
+		return fail(err)
+	}
 	if st.names[n.name] {
 		return fail(errors.New("name used twice"))
 	}
@@ -185,6 +189,9 @@ func (b *Builder) place(l *Layer, inputs []Tensor) (*node, error) {
 		}
 		if len(l.cfg.Shape) != 1 && len(l.cfg.Shape) != 3 {
 			return fail(errors.Errorf("input shape %v must be (features) or (height, width, channels)", l.cfg.Shape))
+		}
+		if _, ok := sizeWithin(l.cfg.Shape, maxExampleValues); !ok {
+			return fail(errors.Errorf("input shape %v has more than %d values", l.cfg.Shape, maxExampleValues))
 		}
 		n.out = append(Shape(nil), l.cfg.Shape...)
 	case len(st.nodes) == 0:
@@ -215,10 +222,19 @@ func (b *Builder) place(l *Layer, inputs []Tensor) (*node, error) {
 				return fail(errors.Errorf("output shape %v is empty", out))
 			}
 		}
+		if _, ok := sizeWithin(out, maxExampleValues); !ok {
+			return fail(errors.Errorf("output shape %v has more than %d values per example", out, maxExampleValues))
+		}
 		n.out = out
 	}
 	if k.params != nil {
 		for _, d := range k.params(&l.cfg, shapes) {
+			size, ok := sizeWithin(d.shape, maxParams-st.params)
+			if !ok {
+				return fail(errors.Errorf("parameter %q of shape %v would take the model over the limit of %d parameters",
+					d.name, []int(d.shape), maxParams))
+			}
+			st.params += size
 			n.params = append(n.params, &Param{Name: n.name + "/" + d.name, Layer: n.name,
 				Trainable: !d.stat && !l.cfg.Frozen, Stat: d.stat, decl: d})
 		}
