@@ -44,6 +44,10 @@ func (m *Model) Param(name string) *Param { return m.byName[name] }
 // values depend only on seed and its name, so adding a layer does not change the others.
 func (m *Model) Initialize(seed uint64) error { return m.initialize(seed, false) }
 
+// Seed is the seed of the last [Model.Initialize] (1 for a new model). Dropout masks
+// derive from it too, so a checkpoint records it for a resumed run to draw the same masks.
+func (m *Model) Seed() uint64 { return m.seed }
+
 // initialize draws parameters; with onlyNew, only those that have no value yet.
 func (m *Model) initialize(seed uint64, onlyNew bool) error {
 	m.seed = seed

@@ -59,6 +59,8 @@ func Save(path string, m *nn.Model, opt Optimizer, c Checkpoint) error {
 		"epoch":  strconv.Itoa(c.Epoch),
 		"step":   strconv.Itoa(c.Step),
 		"seed":   strconv.FormatUint(c.Seed, 10),
+		// The model's own seed draws its dropout masks: a resumed run needs it.
+		"model_seed": strconv.FormatUint(m.Seed(), 10),
 	}
 	for k, v := range c.Extra {
 		meta["extra."+k] = v
@@ -233,6 +235,18 @@ func LoadBytes(path string, b []byte) (*Checkpoint, error) {
 	m, err := nn.UnmarshalSpec([]byte(meta["spec"]))
 	if err != nil {
 		return nil, errors.Wrapf(err, "train: checkpoint %q", path)
+	}
+	if s, ok := meta["model_seed"]; ok {
+		// Restore the seed that draws dropout masks; the weights are overwritten below.
+		seed, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return nil, errors.Errorf("train: checkpoint %q: bad model_seed %q", path, s)
+		}
+		if seed != m.Seed() {
+			if err := m.Initialize(seed); err != nil {
+				return nil, errors.Wrapf(err, "train: checkpoint %q", path)
+			}
+		}
 	}
 	if _, err := loadWeights(path, st, m, false); err != nil {
 		return nil, err
