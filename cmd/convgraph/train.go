@@ -164,6 +164,12 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 		if err != nil {
 			return errors.Wrap(err, "--resume")
 		}
+		if was := saved.Extra["zoo_model"]; was != "" {
+			if c.Flags().Changed("model") && was != f.model {
+				return usagef("--resume: the run in %s trains %s, not --model %s; drop --model to continue it", f.out, was, f.model)
+			}
+			f.model = was // recorded again in the checkpoint: not the flag's default
+		}
 		m = saved.Model
 		if opt, err = train.NewOptimizer(saved.Optimizer); err != nil {
 			return errors.Wrapf(err, "--resume %s", ckpt)
@@ -174,6 +180,7 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 			}
 		}
 		cfg.InitialEpoch, cfg.InitialStep, cfg.History, cfg.Seed = saved.Epoch, saved.Step, saved.History, saved.Seed
+		f.seed = saved.Seed // the validation split and an image folder's split too
 		if v, ok := saved.Extra["dataset"]; ok && !c.Flags().Changed("dataset") {
 			f.data.dataset = v
 		}
