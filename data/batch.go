@@ -129,9 +129,12 @@ func (d *Dataset) Batches(size int, opts ...BatchOption) *Batches {
 		panic(fmt.Sprintf("data: Batches: RandomShift(%d) < 0", it.cfg.shift))
 	}
 	n := d.ImageSize()
-	it.batch.X = make([]float32, size*n)
-	it.batch.Labels = make([]int, size)
-	it.batch.Indices = make([]int, size)
+	// A batch never holds more than the whole data set, so a huge batch size costs no
+	// memory (--batch 1000000000 used to die allocating 3 TB).
+	k := min(size, d.Len())
+	it.batch.X = make([]float32, k*n)
+	it.batch.Labels = make([]int, k)
+	it.batch.Indices = make([]int, k)
 	it.buf = make([]uint8, n)
 	it.order = make([]int, d.Len())
 	it.start()
