@@ -11,7 +11,10 @@ import (
 )
 
 func newZoo() *cobra.Command {
-	c := &cobra.Command{Use: "zoo", Short: "The model zoo", Args: noArgs}
+	// Runnable, so that an unknown subcommand ("zoo lst") is a usage error, not help and
+	// exit status 0.
+	c := &cobra.Command{Use: "zoo", Short: "The model zoo", Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() }}
 	var jsonOut bool
 	list := &cobra.Command{
 		Use:   "list",
