@@ -98,6 +98,10 @@ func Save(path string, m *nn.Model, opt Optimizer, c Checkpoint) error {
 	return errors.Wrapf(err, "train: cannot write checkpoint %q", path)
 }
 
+// writeStep, when set (by tests only), is called after each step of writeAtomic with the
+// step's name and the temporary file; the fault tests stop the process there with SIGKILL.
+var writeStep func(step, tmp string)
+
 // writeAtomic writes a file through a temporary file in the same directory, synced and
 // renamed over path, readable by all (0644). Its errors carry no prefix: callers name what
 // they were writing.
@@ -108,6 +112,12 @@ func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
 		return err
 	}
 	tmp := f.Name()
+	step := func(name string) {
+		if writeStep != nil {
+			writeStep(name, tmp)
+		}
+	}
+	step("created")
 	defer func() {
 		if err != nil {
 			f.Close()
@@ -118,6 +128,7 @@ func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
 	if err = write(w); err != nil {
 		return err
 	}
+	step("written") // all but the last buffer's worth is in the file
 	if err = w.Flush(); err != nil {
 		return err
 	}
@@ -127,12 +138,14 @@ func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
 	if err = f.Sync(); err != nil {
 		return err
 	}
+	step("synced")
 	if err = f.Close(); err != nil {
 		return err
 	}
 	if err = os.Rename(tmp, path); err != nil {
 		return err
 	}
+	step("renamed")
 	if d, err := os.Open(dir); err == nil {
 		d.Sync() // make the rename durable; failure here loses nothing already written
 		d.Close()
