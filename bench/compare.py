@@ -53,6 +53,8 @@ def main():
     ap.add_argument("--convgraph", default="", help="a convgraph binary (default: build one)")
     ap.add_argument("--stock", action="store_true",
                     help="also time the course CNN on stock Gorgonia ops (bench/stockgorgonia), fashion-cnn rows only")
+    ap.add_argument("--torch-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra environment for the PyTorch runs only (e.g. OMP_WAIT_POLICY=PASSIVE)")
     ap.add_argument("--json", default="", help="also write every run to this JSON file")
     a = ap.parse_args()
 
@@ -65,6 +67,10 @@ def main():
         stock = os.path.join(os.path.dirname(binary), "stockgorgonia")
         subprocess.run(["go", "build", "-o", stock, "./bench/stockgorgonia"], check=True, cwd=ROOT)
 
+    torch_env = dict(os.environ)
+    for kv in a.torch_env:
+        k, _, v = kv.partition("=")
+        torch_env[k] = v
     rows, runs = [], []
     for model in a.models.split(","):
         for threads in [int(t) for t in a.threads.split(",")]:
@@ -74,7 +80,7 @@ def main():
                 cg, pt, st = [], [], []
                 for i in range(a.runs):
                     cg.append(run_json([binary, "bench"] + common))
-                    pt.append(run_json([a.python, os.path.join(HERE, "torch_bench.py")] + common))
+                    pt.append(run_json([a.python, os.path.join(HERE, "torch_bench.py")] + common, env=torch_env))
                     if stock and model == "fashion-cnn":
                         st.append(run_json([stock] + common))
                     print(f"  {model} batch {batch} threads {threads} run {i + 1}: "
@@ -115,7 +121,8 @@ def main():
         print(f"| {r['model']} | {r['metric']} | {r['batch']} | {r['threads']} | {r['convgraph']:,.0f} "
               f"| {r['pytorch']:,.0f} | {r['ratio']:.2f}x | {'' if t is None else f'>= {t:g}x'} | {met} | {stk} |")
     print()
-    print(f"convgraph compute path: {table[0]['path']}")
+    print(f"convgraph compute path: {table[0]['path']}"
+          + (f"; PyTorch environment: {' '.join(a.torch_env)}" if a.torch_env else ""))
     print("peak RSS (MB), convgraph / PyTorch, per model: " + ", ".join(
         f"{m} {max(r['cg_rss'] for r in table if r['model'] == m):.0f} / "
         f"{max(r['pt_rss'] for r in table if r['model'] == m):.0f}"
