@@ -48,3 +48,27 @@ func ExampleImageFolder() {
 	// 6 [red white] [0 0 0 1 1 1]
 	// 28 28 1 76 255
 }
+
+func ExampleDataset_WriteImageFolder() {
+	split, err := data.Sample(data.MNIST)
+	if err != nil {
+		log.Fatal(err)
+	}
+	root, err := os.MkdirTemp("", "convgraph-digits")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+
+	// 30 digits as PNG files under root/<digit>/, ready for ImageFolder or an image viewer.
+	if err := split.Test.Take(30, 1).WriteImageFolder(root, "png"); err != nil {
+		log.Fatal(err)
+	}
+	d, err := data.ImageFolder(root, 28, 28, 1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(d.Len(), d.Classes, d.ClassCounts())
+	// Output:
+	// 30 [0 1 2 3 4 5 6 7 8 9] [3 3 3 3 3 3 3 3 3 3]
+}
