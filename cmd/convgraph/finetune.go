@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,7 @@ type finetuneFlags struct {
 	fineLR     float64
 	overwrite  bool
 	keepHead   bool
+	scratch    bool
 }
 
 func newFinetune() *cobra.Command {
@@ -55,7 +57,10 @@ func newFinetune() *cobra.Command {
 The classifier is replaced by a fresh one for --classes classes (default: the data set's
 class count); --keep-head keeps the pretrained one when the count matches. --two-phase then
 unfreezes the backbone's last stage and trains --fine-epochs more at --fine-lr (default
---lr/10), as in Keras's transfer-learning guide.`,
+--lr/10), as in Keras's transfer-learning guide.
+
+--scratch trains the same architecture from a fresh initialization (--seed) with nothing
+frozen: the baseline a transfer result is compared against (Keras's weights=None).`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error { return runFinetune(c, f) },
 	}
@@ -77,13 +82,18 @@ unfreezes the backbone's last stage and trains --fine-epochs more at --fine-lr (
 	fl.Float64Var(&f.fineLR, "fine-lr", 0, "learning rate of the second phase (default: --lr/10)")
 	fl.BoolVar(&f.overwrite, "overwrite", false, "replace an existing run in --out")
 	fl.BoolVar(&f.keepHead, "keep-head", false, "keep the pretrained classifier when the class count matches (default: a fresh one)")
+	fl.BoolVar(&f.scratch, "scratch", false, "ignore the pretrained weights: train the same architecture from a fresh initialization (implies --freeze none)")
 	return c
 }
 
 // source loads what --from names: a zoo model's pretrained weights or a checkpoint.
 func (f *finetuneFlags) source() (m *nn.Model, zooName string, err error) {
 	if _, ok := zoo.Lookup(f.from); ok {
-		m, _, err = zoo.Pretrained(f.from)
+		if f.scratch {
+			m, err = zoo.New(f.from)
+		} else {
+			m, _, err = zoo.Pretrained(f.from)
+		}
 		return m, f.from, err
 	}
 	if _, statErr := os.Stat(f.from); statErr != nil {
@@ -138,6 +148,17 @@ func applyFreeze(m *nn.Model, spec string) error {
 
 func runFinetune(c *cobra.Command, f finetuneFlags) error {
 	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
+	if f.scratch {
+		switch {
+		case c.Flags().Changed("freeze") && f.freeze != "none":
+			return usagef("--scratch trains every layer: --freeze %q has nothing pretrained to keep", f.freeze)
+		case f.twoPhase:
+			return usagef("--scratch and --two-phase do not go together: a model trained from scratch has no frozen backbone to thaw")
+		case f.keepHead:
+			return usagef("--scratch and --keep-head do not go together: there is no pretrained head to keep")
+		}
+		f.freeze = "none"
+	}
 	switch {
 	case f.from == "":
 		return usagef("finetune needs --from NAME|CHECKPOINT")
@@ -187,6 +208,11 @@ func runFinetune(c *cobra.Command, f finetuneFlags) error {
 			return err
 		}
 	}
+	if f.scratch {
+		if err := m.Initialize(f.seed); err != nil {
+			return err
+		}
+	}
 	if err := applyFreeze(m, f.freeze); err != nil {
 		return err
 	}
@@ -202,8 +228,13 @@ func runFinetune(c *cobra.Command, f finetuneFlags) error {
 	}
 	_, trainable, frozen := m.ParamCounts()
 	if !f.jsonOut {
-		fmt.Fprintf(stderr, "fine-tuning %s on %s (%d images) with a new %d-class head %q: %s trainable, %s frozen parameters\n",
-			name, trainSet.Name, trainSet.Len(), classes, m.HeadLayer(), commas(trainable), commas(frozen))
+		if f.scratch {
+			fmt.Fprintf(stderr, "training %s from scratch (seed %d) on %s (%d images), %d classes: %s trainable parameters\n",
+				name, f.seed, trainSet.Name, trainSet.Len(), classes, commas(trainable))
+		} else {
+			fmt.Fprintf(stderr, "fine-tuning %s on %s (%d images) with a new %d-class head %q: %s trainable, %s frozen parameters\n",
+				name, trainSet.Name, trainSet.Len(), classes, m.HeadLayer(), commas(trainable), commas(frozen))
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -217,7 +248,8 @@ func runFinetune(c *cobra.Command, f finetuneFlags) error {
 	if err != nil {
 		return err
 	}
-	phase1 := h.Epochs[len(h.Epochs)-1].Seconds
+	phase1 := medianEpochSeconds(h.Epochs)
+	var phase2 float64
 	if f.twoPhase {
 		info, ok := zoo.Lookup(zooName)
 		if !ok || len(info.LastStage) == 0 {
@@ -247,9 +279,10 @@ func runFinetune(c *cobra.Command, f finetuneFlags) error {
 		if h, err = train.Fit(ctx, m, trainSet, cfg2); err != nil {
 			return err
 		}
+		phase2 = medianEpochSeconds(h.Epochs[f.epochs:])
 	}
 	extra := map[string]string{"dataset": f.data.dataset, "zoo_model": zooName, "freeze": f.freeze,
-		"train-limit": strconv.Itoa(f.trainLimit)}
+		"train-limit": strconv.Itoa(f.trainLimit), "scratch": strconv.FormatBool(f.scratch)}
 	if err := train.Save(ckpt, m, cfg.Optimizer, train.Checkpoint{Epoch: len(h.Epochs), Seed: f.seed, History: h, Extra: extra}); err != nil {
 		return err
 	}
@@ -261,8 +294,10 @@ func runFinetune(c *cobra.Command, f finetuneFlags) error {
 		return err
 	}
 	res := map[string]any{"model": name, "dataset": split.Test.Name, "sample": split.IsSample(),
-		"freeze": f.freeze, "two_phase": f.twoPhase, "train_images": trainSet.Len(), "epochs": len(h.Epochs),
-		"trainable_params": trainable, "frozen_params": frozen, "seconds_per_epoch_phase1": phase1,
+		"freeze": f.freeze, "two_phase": f.twoPhase, "scratch": f.scratch,
+		"train_images": trainSet.Len(), "epochs": len(h.Epochs),
+		"trainable_params": trainable, "frozen_params": frozen,
+		"seconds_per_epoch_phase1": phase1, "seconds_per_epoch_phase2": phase2,
 		"test_accuracy": ev.Accuracy, "test_loss": ev.Loss, "test_images": ev.Images,
 		"seconds": time.Since(start).Seconds(), "checkpoint": ckpt}
 	if f.jsonOut {
@@ -271,4 +306,21 @@ func runFinetune(c *cobra.Command, f finetuneFlags) error {
 	fmt.Fprintf(stderr, "saved %s\n", ckpt)
 	fmt.Fprintf(stdout, "test accuracy: %.4f\n", ev.Accuracy)
 	return nil
+}
+
+// medianEpochSeconds is the median wall time of the epochs: a first epoch that warms
+// caches or a moment of load on a shared machine does not decide it.
+func medianEpochSeconds(epochs []train.EpochLogs) float64 {
+	if len(epochs) == 0 {
+		return 0
+	}
+	s := make([]float64, len(epochs))
+	for i, e := range epochs {
+		s[i] = e.Seconds
+	}
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
 }

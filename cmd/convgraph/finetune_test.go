@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/convgraph/convgraph/data"
 )
 
 func TestZooListAndPretrainedEval(t *testing.T) {
@@ -46,6 +48,65 @@ func TestFinetune(t *testing.T) {
 	}
 }
 
+// Fine-tuning on a folder of PNG files: three digit classes the test writes.
+func TestFinetuneImageFolder(t *testing.T) {
+	split, err := data.Sample(data.MNIST)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []int
+	for i := range split.Test.Len() {
+		if y := split.Test.Label(i); y == 0 || y == 1 || y == 7 {
+			keep = append(keep, i)
+		}
+	}
+	root := filepath.Join(t.TempDir(), "digits")
+	if err := split.Test.Subset(keep).WriteImageFolder(root, "png"); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "ft")
+	code, stdout, stderr := runCLI("finetune", "--from", "fashion-cnn", "--freeze", "upto:conv2d_1", "--dataset", root,
+		"--epochs", "3", "--out", out, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("%q: %v", stdout, err)
+	}
+	// 80% of the images train, 20% test; the head has 3 outputs (100*3+3 parameters).
+	n := float64(len(keep))
+	if res["train_images"].(float64)+res["test_images"].(float64) != n || res["test_images"].(float64) < 0.15*n ||
+		res["trainable_params"].(float64) != 3136*100+100+303 || res["test_accuracy"].(float64) < 0.9 {
+		t.Errorf("result %v", res)
+	}
+}
+
+// --scratch trains the architecture from a fresh initialization: nothing frozen, and the
+// result differs from fine-tuning the pretrained weights.
+func TestFinetuneScratch(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"finetune", "--from", "fashion-cnn", "--dataset", "sample-mnist", "--train-limit", "200", "--epochs", "1", "--json"}
+	code, stdout, stderr := runCLI(append(args, "--scratch", "--out", filepath.Join(dir, "s"))...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var scratch, tuned map[string]any
+	if err := json.Unmarshal([]byte(stdout), &scratch); err != nil {
+		t.Fatal(err)
+	}
+	if scratch["frozen_params"].(float64) != 0 || scratch["trainable_params"].(float64) != 333526 || scratch["scratch"] != true {
+		t.Errorf("scratch: %v", scratch)
+	}
+	code, stdout, stderr = runCLI(append(args, "--freeze", "none", "--out", filepath.Join(dir, "t"))...)
+	if code != 0 || json.Unmarshal([]byte(stdout), &tuned) != nil {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if tuned["test_loss"] == scratch["test_loss"] {
+		t.Errorf("--scratch and the pretrained start gave the same loss %v", tuned["test_loss"])
+	}
+}
+
 func TestFinetuneBadInput(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct {
@@ -62,6 +123,9 @@ func TestFinetuneBadInput(t *testing.T) {
 		{[]string{"finetune", "--from", "fashion-cnn", "--classes", "1"}, 2, "--classes 1 must be at least 2"},
 		{[]string{"finetune", "--from", "fashion-cnn", "--epochs", "0"}, 2, "--epochs 0 must be positive"},
 		{[]string{"finetune", "--from", "fashion-cnn", "--train-limit", "99999", "--dataset", "sample-mnist", "--out", filepath.Join(dir, "d")}, 2, "--train-limit 99999 is more than"},
+		{[]string{"finetune", "--from", "fashion-cnn", "--scratch", "--freeze", "backbone"}, 2, `--scratch trains every layer: --freeze "backbone"`},
+		{[]string{"finetune", "--from", "fashion-cnn", "--scratch", "--two-phase"}, 2, "--scratch and --two-phase do not go together"},
+		{[]string{"finetune", "--from", "fashion-cnn", "--scratch", "--keep-head"}, 2, "--scratch and --keep-head do not go together"},
 		{[]string{"eval", "--model", "fashion-cnn"}, 2, "needs --pretrained"},
 		{[]string{"eval", "--model", "nope", "--pretrained"}, 2, `unknown model "nope"`},
 		{[]string{"eval", "--model", "mlp", "--pretrained"}, 1, "no pretrained weights"},
