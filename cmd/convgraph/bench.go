@@ -23,6 +23,7 @@ type benchFlags struct {
 	seconds    float64
 	warmup     int
 	jsonOut    bool
+	freeze     string
 }
 
 // benchResult is what --json prints; bench/compare.py reads these fields.
@@ -31,6 +32,8 @@ type benchResult struct {
 	Path             string  `json:"path"`
 	BlasCore         string  `json:"blas_core,omitempty"`
 	Threads          int     `json:"threads"`
+	Freeze           string  `json:"freeze,omitempty"`
+	TrainableParams  int     `json:"trainable_params"`
 	Batch            int     `json:"batch"`
 	InferBatch       int     `json:"infer_batch"`
 	TrainImgPerS     float64 `json:"train_img_per_s"`
@@ -52,7 +55,11 @@ func newBench() *cobra.Command {
 A training step is a forward and backward pass and an Adam update, as in convgraph train; the
 inference number runs the eval graph forward at --infer-batch. Each loop warms up, then runs
 for at least --seconds. The output names the compute path (openblas, go+asm or go; set
-CONVGRAPH_BLAS=go|asm|openblas to force one) and the thread count.`,
+CONVGRAPH_BLAS=go|asm|openblas to force one) and the thread count.
+
+--freeze SPEC times training with layers frozen, as convgraph finetune --freeze does
+(backbone, upto:LAYER, or names and prefixes): frozen layers get no gradients and no
+backward ops, so this is the speed of fine-tuning with a frozen backbone.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error { return runBench(c, f) },
 	}
@@ -64,6 +71,7 @@ CONVGRAPH_BLAS=go|asm|openblas to force one) and the thread count.`,
 	fl.Float64Var(&f.seconds, "seconds", 3, "minimum seconds per timed loop")
 	fl.IntVar(&f.warmup, "warmup", 3, "untimed steps before each timed loop")
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object instead of text")
+	fl.StringVar(&f.freeze, "freeze", "", "time training with these layers frozen: backbone, upto:LAYER, or names/prefixes (default: none)")
 	return c
 }
 
@@ -94,8 +102,14 @@ func runBench(c *cobra.Command, f benchFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if f.freeze != "" {
+		if err := applyFreeze(m.Net(), f.freeze); err != nil {
+			return err
+		}
+	}
+	_, trainable, _ := m.Net().ParamCounts()
 	res := benchResult{Model: f.model, Path: kernels.Backend(), Threads: runtime.GOMAXPROCS(0),
-		Batch: f.batch, InferBatch: f.inferBatch}
+		Freeze: f.freeze, TrainableParams: trainable, Batch: f.batch, InferBatch: f.inferBatch}
 	switch res.Path {
 	case kernels.PathOpenBLAS:
 		res.BlasCore = kernels.OpenBLASCore()
@@ -131,6 +145,9 @@ func runBench(c *cobra.Command, f benchFlags) error {
 		fmt.Fprintf(out, "compute path:     %s\n", res.Path)
 	}
 	fmt.Fprintf(out, "threads:          %d\n", res.Threads)
+	if res.Freeze != "" {
+		fmt.Fprintf(out, "frozen:           %s (%s trainable parameters)\n", res.Freeze, commas(res.TrainableParams))
+	}
 	fmt.Fprintf(out, "train_img_per_s:  %.1f  (batch %d, %d steps)\n", res.TrainImgPerS, res.Batch, res.TrainSteps)
 	fmt.Fprintf(out, "infer_img_per_s:  %.1f  (batch %d, %d steps)\n", res.InferImgPerS, res.InferBatch, res.InferSteps)
 	fmt.Fprintf(out, "train step heap:  %.0f B, %.0f allocs\n", res.TrainBytesPerOp, res.TrainAllocsPerOp)

@@ -31,6 +31,22 @@ func TestBenchJSON(t *testing.T) {
 	}
 }
 
+// --freeze times fine-tuning: only the head of the course CNN trains (100*10+10 parameters).
+func TestBenchFreeze(t *testing.T) {
+	code, out, errs := runCLI("bench", "--model", "fashion-cnn", "--freeze", "backbone", "--batch", "4", "--infer-batch", "4",
+		"--seconds", "0", "--warmup", "1", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if res["freeze"] != "backbone" || res["trainable_params"] != 1010.0 {
+		t.Errorf("freeze or trainable_params wrong: %s", out)
+	}
+}
+
 func TestBenchText(t *testing.T) {
 	code, out, errs := runCLI("bench", "--model", "mlp", "--batch", "2", "--infer-batch", "2", "--seconds", "0", "--warmup", "0")
 	if code != 0 {
@@ -51,6 +67,7 @@ func TestBenchBadUsage(t *testing.T) {
 		{[]string{"bench", "--batch", "0"}, "--batch 0 must be positive"},
 		{[]string{"bench", "--threads", "-1"}, "--threads -1 must not be negative"},
 		{[]string{"bench", "--model", "nope"}, `unknown model "nope"`},
+		{[]string{"bench", "--freeze", "conv9"}, `--freeze: nn: model "fashion-cnn" has no layer "conv9"`},
 	} {
 		code, _, errs := runCLI(c.args...)
 		if code != 2 || !strings.Contains(errs, c.want) {

@@ -42,6 +42,10 @@ func New(name string) (*Model, error) {
 	return &Model{Name: name, m: m, opt: &train.Adam{}, rng: rand.New(rand.NewPCG(1, 2))}, nil
 }
 
+// Net is the model being stepped, to freeze layers of before timing (a frozen layer gets
+// no gradient and no backward ops, as in fine-tuning).
+func (b *Model) Net() *nn.Model { return b.m }
+
 // Batch is a seeded random batch in Keras's layout, with labels.
 type Batch struct {
 	X      *tensor.Dense
