@@ -262,9 +262,15 @@ func TestPool2DPanics(t *testing.T) {
 }
 
 func benchPool(b *testing.B, run func(p Pool2DParams, x, y, dx []float32) []float32) {
-	for _, s := range [][4]int{{32, 32, 28, 28}, {32, 64, 14, 14}} {
-		p := pool(s[0], s[1], s[2], s[3], 2, 2, 2, 2)
-		b.Run(fmt.Sprintf("%dx%dx%d", s[1], s[2], s[3]), func(b *testing.B) {
+	for _, s := range [][5]int{{32, 32, 28, 28, 2}, {32, 64, 14, 14, 2}, {32, 32, 28, 28, 3}, {32, 64, 14, 14, 3}} {
+		// 2x2/2, the course CNN's pool, and alexnet-small's overlapping 3x3/2 with "same" padding.
+		p := pool(s[0], s[1], s[2], s[3], s[4], s[4], 2, 2)
+		name := fmt.Sprintf("%dx%dx%d", s[1], s[2], s[3])
+		if s[4] == 3 {
+			p.PadBottom, p.PadRight = 1, 1
+			name += "/3x3s2"
+		}
+		b.Run(name, func(b *testing.B) {
 			b.Run(fmt.Sprintf("batch=%d", p.N), func(b *testing.B) {
 				r := rand.New(rand.NewPCG(1, 2))
 				x, _ := roundTo[float32](randSlice(r, p.N*p.C*p.H*p.W))
