@@ -42,7 +42,8 @@ type Config struct {
 	Progress io.Writer
 	// InitialEpoch and InitialStep resume a run: the epochs completed and the optimizer
 	// steps taken (which may end inside the next epoch). The resumed epoch's logs cover
-	// only its remaining batches.
+	// only its remaining batches. InitialStep 0 means the start of epoch InitialEpoch+1
+	// (Keras's initial_epoch), as a second phase of fine-tuning wants.
 	InitialEpoch, InitialStep int
 	// History to continue (when resuming); nil starts a new one.
 	History *History
@@ -105,6 +106,9 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 	it := ds.Batches(cfg.BatchSize, opts...)
 	for e := 0; e < cfg.InitialEpoch; e++ {
 		it.Reset() // replay the shuffles of the epochs already done
+	}
+	if cfg.InitialStep == 0 {
+		cfg.InitialStep = cfg.InitialEpoch * it.Len()
 	}
 	// A run interrupted mid-epoch resumes at the batch after the last step it took.
 	skip := cfg.InitialStep - cfg.InitialEpoch*it.Len()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -168,6 +169,38 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 		if a[i] != b[i] {
 			t.Fatalf("weight %d: uninterrupted %v, resumed %v", i, a[i], b[i])
 		}
+	}
+}
+
+// InitialEpoch alone (InitialStep 0) starts at the beginning of that epoch, as Keras's
+// initial_epoch does: two calls give the same weights as one.
+func TestInitialEpochAlone(t *testing.T) {
+	small := sample(t).Train.Take(96, 2)
+	weights := func(m *nn.Model) []float32 {
+		var all []float32
+		for _, p := range m.Params() {
+			all = append(all, p.Value.Data().([]float32)...)
+		}
+		return all
+	}
+	ref, _ := zoo.New("fashion-cnn")
+	if _, err := train.Fit(context.Background(), ref, small, train.Config{Epochs: 3, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := zoo.New("fashion-cnn")
+	opt := &train.Adam{}
+	if _, err := train.Fit(context.Background(), m, small, train.Config{Epochs: 1, Seed: 4, Optimizer: opt}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := train.Fit(context.Background(), m, small, train.Config{Epochs: 3, InitialEpoch: 1, Seed: 4, Optimizer: opt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Epochs) != 2 || h.Epochs[0].Epoch != 2 {
+		t.Errorf("history of the second call: %+v", h.Epochs)
+	}
+	if !slices.Equal(weights(ref), weights(m)) {
+		t.Error("1 epoch then InitialEpoch 1 to 3 differs from 3 epochs in one call")
 	}
 }
 
