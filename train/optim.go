@@ -2,11 +2,13 @@ package train
 
 import (
 	"math"
+	"runtime"
 	"sort"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
+	"github.com/convgraph/convgraph/internal/kernels"
 	"github.com/convgraph/convgraph/nn"
 )
 
@@ -28,12 +30,15 @@ type Stateful interface {
 // slots holds per-parameter state vectors by "param/slot" name.
 type slots map[string][]float64
 
-func (s slots) get(p *nn.Param, slot string) []float64 {
-	k := p.Name + "/" + slot
-	v, ok := s[k]
+// get returns p's state vector for slot, zeroed if it is new or p changed size. key is
+// scratch space for the "param/slot" name: a lookup by string(bytes) does not allocate,
+// so a training loop's steady state does not build a string per parameter per step.
+func (s slots) get(key *[]byte, p *nn.Param, slot string) []float64 {
+	*key = append(append(append((*key)[:0], p.Name...), '/'), slot...)
+	v, ok := s[string(*key)]
 	if !ok || len(v) != p.Size() {
 		v = make([]float64, p.Size())
-		s[k] = v
+		s[string(*key)] = v
 	}
 	return v
 }
@@ -53,10 +58,9 @@ func (s *slots) copyIn(st map[string][]float64) {
 	}
 }
 
-// update calls f for each parameter with a function that visits every element: it passes
-// the weight and gradient (as float64) and stores the weight returned, without copying
-// the tensors.
-func update(params []*nn.Param, grads []*tensor.Dense, f func(p *nn.Param, each func(func(i int, w, g float64) float64))) error {
+// checkGrads checks that every parameter has a float32 or float64 gradient of its own
+// size and dtype, before any parameter is changed.
+func checkGrads(params []*nn.Param, grads []*tensor.Dense) error {
 	if len(params) != len(grads) {
 		return errors.Errorf("train: %d parameters but %d gradients", len(params), len(grads))
 	}
@@ -65,23 +69,37 @@ func update(params []*nn.Param, grads []*tensor.Dense, f func(p *nn.Param, each 
 		if g == nil || g.Size() != p.Size() || g.Dtype() != p.Value.Dtype() {
 			return errors.Errorf("train: parameter %q: gradient does not match its shape %v", p.Name, p.Value.Shape())
 		}
-		switch w := p.Value.Data().(type) {
-		case []float32:
-			f(p, func(step func(i int, w, g float64) float64) { visit(w, g.Data().([]float32), step) })
-		case []float64:
-			f(p, func(step func(i int, w, g float64) float64) { visit(w, g.Data().([]float64), step) })
-		default:
-			return errors.Errorf("train: parameter %q: dtype %v", p.Name, p.Value.Dtype())
+		if dt := p.Value.Dtype(); dt != tensor.Float32 && dt != tensor.Float64 {
+			return errors.Errorf("train: parameter %q: dtype %v", p.Name, dt)
+		}
+		if p.Value.IsScalar() {
+			return errors.Errorf("train: parameter %q is a scalar; give it shape (1)", p.Name)
 		}
 	}
 	return nil
 }
 
-func visit[T float32 | float64](w, g []T, step func(i int, w, g float64) float64) {
-	for i := range w {
-		w[i] = T(step(i, float64(w[i]), float64(g[i])))
+// minSplit is the number of elements below which an update runs on the calling goroutine
+// (graph's element-wise split uses the same): biases and small kernels never pay for
+// starting goroutines.
+const minSplit = 1 << 14
+
+// chunks is how many pieces [kernels.Parallel] should get for an n-element update; below
+// 2 the update runs inline. Elements are independent, so the split never changes a value.
+func chunks(n int) int { return min(runtime.GOMAXPROCS(0), n/minSplit) }
+
+// part is s[lo:hi], or nil for an optional state vector that is off (nil).
+func part(s []float64, lo, hi int) []float64 {
+	if s == nil {
+		return nil
 	}
+	return s[lo:hi]
 }
+
+// The update loops below are the optimizers' per-element formulas, generic over the
+// parameter's element type. Each element is widened to float64, updated in float64 with
+// the same operations in the same order as always, and rounded back once, so a float32
+// model trains bit for bit as before; the state stays float64.
 
 // SGD is stochastic gradient descent with optional momentum, Nesterov momentum and
 // decoupled-from-nothing L2 weight decay (added to the gradient, as torch.optim.SGD does).
@@ -90,6 +108,7 @@ type SGD struct {
 	Nesterov    bool
 	WeightDecay float64
 	state       slots
+	key         []byte
 }
 
 // Name is "sgd".
@@ -97,26 +116,74 @@ func (o *SGD) Name() string { return "sgd" }
 
 // Step applies v = momentum*v - lr*g; w += v (or the Nesterov form).
 func (o *SGD) Step(params []*nn.Param, grads []*tensor.Dense, lr float64) error {
+	if err := checkGrads(params, grads); err != nil {
+		return err
+	}
 	if o.state == nil {
 		o.state = slots{}
 	}
-	return update(params, grads, func(p *nn.Param, each func(func(i int, w, g float64) float64)) {
+	for i, p := range params {
 		var v []float64
 		if o.Momentum != 0 {
-			v = o.state.get(p, "velocity")
+			v = o.state.get(&o.key, p, "velocity")
 		}
-		each(func(i int, w, g float64) float64 {
-			g += o.WeightDecay * w
-			if v == nil {
-				return w - lr*g
-			}
-			v[i] = o.Momentum*v[i] - lr*g
-			if o.Nesterov {
-				return w + o.Momentum*v[i] - lr*g
-			}
-			return w + v[i]
+		r := sgdRule{lr: lr, momentum: o.Momentum, decay: o.WeightDecay, nesterov: o.Nesterov}
+		n := p.Size()
+		if p.Value.Dtype() == tensor.Float32 {
+			sgdSplit(r, p.Value.Float32s()[:n], grads[i].Float32s()[:n], v)
+		} else {
+			sgdSplit(r, p.Value.Float64s()[:n], grads[i].Float64s()[:n], v)
+		}
+	}
+	return nil
+}
+
+// sgdRule holds SGD's settings for one step.
+type sgdRule struct {
+	lr, momentum, decay float64
+	nesterov            bool
+}
+
+func sgdSplit[T float32 | float64](r sgdRule, w, g []T, v []float64) {
+	if c := chunks(len(w)); c > 1 {
+		n := len(w)
+		kernels.Parallel(c, func(lo, hi int) {
+			lo, hi = lo*n/c, hi*n/c
+			sgdUpdate(r, w[lo:hi], g[lo:hi], part(v, lo, hi))
 		})
-	})
+		return
+	}
+	sgdUpdate(r, w, g, v)
+}
+
+// sgdUpdate updates w in place; v is nil without momentum.
+func sgdUpdate[T float32 | float64](r sgdRule, w, g []T, v []float64) {
+	g = g[:len(w)]
+	lr, mu, decay := r.lr, r.momentum, r.decay
+	switch {
+	case v == nil:
+		for i := range w {
+			wi := float64(w[i])
+			gi := float64(g[i]) + decay*wi // added even at decay 0, where 0*Inf is NaN
+			w[i] = T(wi - lr*gi)
+		}
+	case r.nesterov:
+		v = v[:len(w)]
+		for i := range w {
+			wi := float64(w[i])
+			gi := float64(g[i]) + decay*wi
+			v[i] = mu*v[i] - lr*gi
+			w[i] = T(wi + mu*v[i] - lr*gi)
+		}
+	default:
+		v = v[:len(w)]
+		for i := range w {
+			wi := float64(w[i])
+			gi := float64(g[i]) + decay*wi
+			v[i] = mu*v[i] - lr*gi
+			w[i] = T(wi + v[i])
+		}
+	}
 }
 
 // State returns the velocities.
@@ -131,6 +198,7 @@ type Adam struct {
 	Beta1, Beta2, Epsilon float64
 	state                 slots
 	steps                 map[string]int
+	key                   []byte
 }
 
 // Name is "adam".
@@ -153,21 +221,53 @@ func (o *Adam) defaults() (b1, b2, eps float64) {
 // Step applies Keras's Adam update. The step count is kept per parameter, so a parameter
 // unfrozen late starts its bias correction afresh.
 func (o *Adam) Step(params []*nn.Param, grads []*tensor.Dense, lr float64) error {
+	if err := checkGrads(params, grads); err != nil {
+		return err
+	}
 	if o.state == nil {
 		o.state, o.steps = slots{}, map[string]int{}
 	}
 	b1, b2, eps := o.defaults()
-	return update(params, grads, func(p *nn.Param, each func(func(i int, w, g float64) float64)) {
-		m, v := o.state.get(p, "m"), o.state.get(p, "v")
+	for i, p := range params {
+		m, v := o.state.get(&o.key, p, "m"), o.state.get(&o.key, p, "v")
 		o.steps[p.Name]++
 		t := float64(o.steps[p.Name])
-		a := lr * math.Sqrt(1-math.Pow(b2, t)) / (1 - math.Pow(b1, t))
-		each(func(i int, w, g float64) float64 {
-			m[i] = b1*m[i] + (1-b1)*g
-			v[i] = b2*v[i] + (1-b2)*g*g
-			return w - a*m[i]/(math.Sqrt(v[i])+eps)
+		r := adamRule{b1: b1, b2: b2, eps: eps, a: lr * math.Sqrt(1-math.Pow(b2, t)) / (1 - math.Pow(b1, t))}
+		n := p.Size()
+		if p.Value.Dtype() == tensor.Float32 {
+			adamSplit(r, p.Value.Float32s()[:n], grads[i].Float32s()[:n], m, v)
+		} else {
+			adamSplit(r, p.Value.Float64s()[:n], grads[i].Float64s()[:n], m, v)
+		}
+	}
+	return nil
+}
+
+// adamRule holds Adam's coefficients for one parameter's step; a is the bias-corrected
+// learning rate.
+type adamRule struct{ b1, b2, eps, a float64 }
+
+func adamSplit[T float32 | float64](r adamRule, w, g []T, m, v []float64) {
+	if c := chunks(len(w)); c > 1 {
+		n := len(w)
+		kernels.Parallel(c, func(lo, hi int) {
+			lo, hi = lo*n/c, hi*n/c
+			adamUpdate(r, w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi])
 		})
-	})
+		return
+	}
+	adamUpdate(r, w, g, m, v)
+}
+
+func adamUpdate[T float32 | float64](r adamRule, w, g []T, m, v []float64) {
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	b1, b2, eps, a := r.b1, r.b2, r.eps, r.a
+	for i := range w {
+		gi := float64(g[i])
+		m[i] = b1*m[i] + (1-b1)*gi
+		v[i] = b2*v[i] + (1-b2)*gi*gi
+		w[i] = T(float64(w[i]) - a*m[i]/(math.Sqrt(v[i])+eps))
+	}
 }
 
 // State returns the moments and the per-parameter step counts.
@@ -212,6 +312,7 @@ func cutSuffix(s, suffix string) (string, bool) {
 type RMSprop struct {
 	Rho, Epsilon, Momentum float64
 	state                  slots
+	key                    []byte
 }
 
 // Name is "rmsprop".
@@ -219,32 +320,69 @@ func (o *RMSprop) Name() string { return "rmsprop" }
 
 // Step applies Keras's RMSprop update.
 func (o *RMSprop) Step(params []*nn.Param, grads []*tensor.Dense, lr float64) error {
+	if err := checkGrads(params, grads); err != nil {
+		return err
+	}
 	if o.state == nil {
 		o.state = slots{}
 	}
-	rho, eps := o.Rho, o.Epsilon
-	if rho == 0 {
-		rho = 0.9
+	r := rmsRule{lr: lr, rho: o.Rho, eps: o.Epsilon, momentum: o.Momentum}
+	if r.rho == 0 {
+		r.rho = 0.9
 	}
-	if eps == 0 {
-		eps = 1e-7
+	if r.eps == 0 {
+		r.eps = 1e-7
 	}
-	return update(params, grads, func(p *nn.Param, each func(func(i int, w, g float64) float64)) {
-		ms := o.state.get(p, "rms")
+	for i, p := range params {
+		ms := o.state.get(&o.key, p, "rms")
 		var mom []float64
 		if o.Momentum != 0 {
-			mom = o.state.get(p, "momentum")
+			mom = o.state.get(&o.key, p, "momentum")
 		}
-		each(func(i int, w, g float64) float64 {
-			ms[i] = rho*ms[i] + (1-rho)*g*g
-			step := lr * g / (math.Sqrt(ms[i]) + eps)
-			if mom != nil {
-				mom[i] = o.Momentum*mom[i] + step
-				step = mom[i]
-			}
-			return w - step
+		n := p.Size()
+		if p.Value.Dtype() == tensor.Float32 {
+			rmsSplit(r, p.Value.Float32s()[:n], grads[i].Float32s()[:n], ms, mom)
+		} else {
+			rmsSplit(r, p.Value.Float64s()[:n], grads[i].Float64s()[:n], ms, mom)
+		}
+	}
+	return nil
+}
+
+// rmsRule holds RMSprop's settings for one step.
+type rmsRule struct{ lr, rho, eps, momentum float64 }
+
+func rmsSplit[T float32 | float64](r rmsRule, w, g []T, ms, mom []float64) {
+	if c := chunks(len(w)); c > 1 {
+		n := len(w)
+		kernels.Parallel(c, func(lo, hi int) {
+			lo, hi = lo*n/c, hi*n/c
+			rmsUpdate(r, w[lo:hi], g[lo:hi], ms[lo:hi], part(mom, lo, hi))
 		})
-	})
+		return
+	}
+	rmsUpdate(r, w, g, ms, mom)
+}
+
+// rmsUpdate updates w in place; mom is nil without momentum.
+func rmsUpdate[T float32 | float64](r rmsRule, w, g []T, ms, mom []float64) {
+	g, ms = g[:len(w)], ms[:len(w)]
+	lr, rho, eps, mu := r.lr, r.rho, r.eps, r.momentum
+	if mom == nil {
+		for i := range w {
+			gi := float64(g[i])
+			ms[i] = rho*ms[i] + (1-rho)*gi*gi
+			w[i] = T(float64(w[i]) - lr*gi/(math.Sqrt(ms[i])+eps))
+		}
+		return
+	}
+	mom = mom[:len(w)]
+	for i := range w {
+		gi := float64(g[i])
+		ms[i] = rho*ms[i] + (1-rho)*gi*gi
+		mom[i] = mu*mom[i] + lr*gi/(math.Sqrt(ms[i])+eps)
+		w[i] = T(float64(w[i]) - mom[i])
+	}
 }
 
 // State returns the moving averages.
