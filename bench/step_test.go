@@ -37,6 +37,31 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 }
 
+// BenchmarkTrainStepZoo times one training step of the other zoo models at batch 32, the
+// size `convgraph bench` reports.
+func BenchmarkTrainStepZoo(b *testing.B) {
+	for _, name := range []string{"resnet-small"} {
+		b.Run(fmt.Sprintf("%s/batch=32", name), func(b *testing.B) {
+			m, err := benchrun.New(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := m.NewBatch(32)
+			for range 3 {
+				if sink = m.TrainStep(x); sink != nil {
+					b.Fatal(sink)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				sink = m.TrainStep(x)
+			}
+			b.ReportMetric(float64(b.N*32)/b.Elapsed().Seconds(), "img/s")
+		})
+	}
+}
+
 // BenchmarkInfer times the course CNN's forward pass at batch 256.
 func BenchmarkInfer(b *testing.B) {
 	m, err := benchrun.New("fashion-cnn")

@@ -41,7 +41,9 @@ func BatchNormTrain(x, gamma, beta *G.Node, st *BatchNormStats) (*G.Node, error)
 	if st.Momentum < 0 || st.Momentum >= 1 || st.Epsilon <= 0 {
 		return nil, errors.Errorf("graph: batch_normalization: momentum %v must be in [0,1) and epsilon %v positive", st.Momentum, st.Epsilon)
 	}
-	return apply(&bnOp{shape: x.Shape().Clone(), eps: st.Epsilon, st: st, id: newID()}, x, gamma, beta)
+	batch := &bnBatch{mean: make([]float64, c), variance: make([]float64, c),
+		sdy: make([]float64, c), sdyx: make([]float64, c)}
+	return apply(&bnOp{shape: x.Shape().Clone(), eps: st.Epsilon, st: st, batch: batch, id: newID()}, x, gamma, beta)
 }
 
 // BatchNormInfer normalises x with fixed statistics mean [C] and variance [C] (inference,
@@ -81,7 +83,24 @@ type bnOp struct {
 	shape tensor.Shape
 	eps   float64
 	st    *BatchNormStats
+	batch *bnBatch // training form only
 	id    uint64
+}
+
+// bnBatch is what a training-form bnOp's run leaves for its gradient ops, so that a step
+// computes the batch moments once and the per-channel gradient sums once, instead of
+// once per op (the moments were computed three times a step, the sums twice).
+//
+// The gradient ops take the forward op's output as an input they do not read: that edge
+// makes every program that runs a gradient op run the forward op before it, in the same
+// run, so mean and variance are always the moments of the x the gradient op sees. The
+// sums are tagged with the run they belong to, so the first gradient op of a run
+// computes them and the others reuse them.
+type bnBatch struct {
+	mean, variance []float64 // the last run's batch moments
+	run            uint64    // counts the forward op's runs; 0 before the first
+	sdy, sdyx      []float64 // sum(dy) and sum(dy*xhat) per channel
+	sumsRun        uint64    // the run sdy and sdyx belong to; 0 for none
 }
 
 func (op *bnOp) train() bool { return op.st != nil }
@@ -111,12 +130,12 @@ func (op *bnOp) WriteHash(h hash.Hash)                          { writeHash(h, o
 func (op *bnOp) Hashcode() uint32                               { return opHash(op) }
 func (op *bnOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.shape.Clone(), nil }
 
-// moments returns the statistics to normalise with: the batch's (training) or the inputs'
-// (inference, vs[3] and vs[4]).
+// moments returns the statistics to normalise with: the batch's, computed into
+// op.batch (training), or the inputs' (inference, vs[meanAt] and vs[meanAt+1]).
 func (op *bnOp) moments(x *tensor.Dense, vs []G.Value, meanAt int) (mean, variance []float64, err error) {
 	n, c, inner := biasLayout(op.shape)
-	mean, variance = make([]float64, c), make([]float64, c)
 	if op.train() {
+		mean, variance = op.batch.mean, op.batch.variance
 		if x.Dtype() == tensor.Float32 {
 			kernels.Moments(n, c, inner, f32(x), mean, variance)
 		} else {
@@ -124,6 +143,7 @@ func (op *bnOp) moments(x *tensor.Dense, vs []G.Value, meanAt int) (mean, varian
 		}
 		return mean, variance, nil
 	}
+	mean, variance = make([]float64, c), make([]float64, c)
 	for i, dst := range [][]float64{mean, variance} {
 		d, err := denseArg(op, vs, meanAt+i)
 		if err != nil {
@@ -170,6 +190,7 @@ func (op *bnOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 	}
 	if op.train() {
 		op.update(mean, variance, n*inner)
+		op.batch.run++
 	}
 	return y, nil
 }
@@ -204,15 +225,25 @@ func (op *bnOp) DiffWRT(n int) []bool {
 }
 
 func (op *bnOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	args := G.Nodes{in[0], in[1], grad}
-	if !op.train() {
-		args = append(args, in[3], in[4])
+	if op.train() {
+		// out is an input the gradient ops do not read: see bnBatch.
+		args := G.Nodes{in[0], in[1], grad, out}
+		var grads G.Nodes
+		for _, wrt := range []bnWRT{bnX, bnGamma, bnBeta} {
+			d, err := apply(&bnBackOp{fwd: op, wrt: wrt}, args...)
+			if err != nil {
+				return nil, err
+			}
+			grads = append(grads, d)
+		}
+		return grads, nil
 	}
-	dx, err := apply(&bnBackOp{fwd: op}, args...)
+	args := G.Nodes{in[0], in[1], grad, in[3], in[4]}
+	dx, err := apply(&bnBackOp{fwd: op, wrt: bnX}, args...)
 	if err != nil {
 		return nil, err
 	}
-	dgamma, err := apply(&bnBackOp{fwd: op, gamma: true}, args...)
+	dgamma, err := apply(&bnBackOp{fwd: op, wrt: bnGamma}, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -220,46 +251,55 @@ func (op *bnOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	if err != nil {
 		return nil, err
 	}
-	grads := G.Nodes{dx, dgamma, dbeta}
-	if !op.train() {
-		grads = append(grads, nil, nil)
-	}
-	return grads, nil
+	return G.Nodes{dx, dgamma, dbeta, nil, nil}, nil
 }
 
-// bnBackOp is the gradient of a bnOp for x (or, with gamma set, for gamma), from inputs
-// x, gamma, dy and, in inference form, mean and variance.
+// bnWRT names the input a bnBackOp differentiates with respect to.
+type bnWRT int
+
+const (
+	bnX bnWRT = iota
+	bnGamma
+	bnBeta // training form only; the inference form's dbeta is a biasOp gradient
+)
+
+func (w bnWRT) String() string { return [...]string{"x", "gamma", "beta"}[w] }
+
+// bnBackOp is the gradient of a bnOp for x, gamma or beta, from inputs x, gamma, dy and,
+// in training form, the forward output y (not read; see bnBatch), in inference form mean
+// and variance.
 type bnBackOp struct {
 	baseOp
-	fwd   *bnOp
-	gamma bool
+	fwd *bnOp
+	wrt bnWRT
 }
 
-func (op *bnBackOp) Arity() int { return op.fwd.Arity() }
+func (op *bnBackOp) Arity() int {
+	if op.fwd.train() {
+		return 4
+	}
+	return 5
+}
 
 func (op *bnBackOp) Type() hm.Type {
 	t := tensorT(op.fwd.shape.Dims())
 	out := t
-	if op.gamma {
+	if op.wrt != bnX {
 		out = tensorT(1)
 	}
 	if op.fwd.train() {
-		return fnT(t, tensorT(1), t, out)
+		return fnT(t, tensorT(1), t, t, out)
 	}
 	return fnT(t, tensorT(1), t, tensorT(1), tensorT(1), out)
 }
 
 func (op *bnBackOp) String() string {
-	wrt := "x"
-	if op.gamma {
-		wrt = "gamma"
-	}
-	return fmt.Sprintf("%sBackward{wrt:%s}", op.fwd, wrt)
+	return fmt.Sprintf("%sBackward{wrt:%v}", op.fwd, op.wrt)
 }
 func (op *bnBackOp) WriteHash(h hash.Hash) { writeHash(h, op) }
 func (op *bnBackOp) Hashcode() uint32      { return opHash(op) }
 func (op *bnBackOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
-	if op.gamma {
+	if op.wrt != bnX {
 		return tensor.Shape{op.fwd.shape[1]}, nil
 	}
 	return op.fwd.shape.Clone(), nil
@@ -281,12 +321,15 @@ func (op *bnBackOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 		checkShape(op, "gamma", gamma, c), checkShape(op, "output gradient", dy, shape...)); err != nil {
 		return nil, err
 	}
+	if op.fwd.train() {
+		return op.doTrain(x, gamma, dy)
+	}
 	mean, variance, err := op.fwd.moments(x, vs, 3)
 	if err != nil {
 		return nil, err
 	}
 	eps := op.fwd.eps
-	if op.gamma {
+	if op.wrt == bnGamma {
 		dg := op.output(x.Dtype(), c)
 		if x.Dtype() == tensor.Float32 {
 			kernels.NormalizeGradParams(n, c, inner, f32(x), mean, variance, eps, f32(dy), f32(dg), nil)
@@ -297,9 +340,51 @@ func (op *bnBackOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 	}
 	dx := op.output(x.Dtype(), shape...)
 	if x.Dtype() == tensor.Float32 {
-		kernels.NormalizeBackward(n, c, inner, f32(x), mean, variance, eps, f32(gamma), f32(dy), f32(dx), op.fwd.train())
+		kernels.NormalizeBackward(n, c, inner, f32(x), mean, variance, eps, f32(gamma), f32(dy), f32(dx), false)
 	} else {
-		kernels.NormalizeBackward(n, c, inner, f64(x), mean, variance, eps, f64(gamma), f64(dy), f64(dx), op.fwd.train())
+		kernels.NormalizeBackward(n, c, inner, f64(x), mean, variance, eps, f64(gamma), f64(dy), f64(dx), false)
+	}
+	return dx, nil
+}
+
+// doTrain is the training form's gradient, from the batch moments and gradient sums in
+// op.fwd.batch.
+func (op *bnBackOp) doTrain(x, gamma, dy *tensor.Dense) (*tensor.Dense, error) {
+	b, shape, eps := op.fwd.batch, op.fwd.shape, op.fwd.eps
+	n, c, inner := biasLayout(shape)
+	if b.run == 0 {
+		return nil, errors.Errorf("graph: %v: the forward op has not run", op)
+	}
+	f32s := x.Dtype() == tensor.Float32
+	if b.sumsRun != b.run {
+		if f32s {
+			kernels.NormalizeSums(n, c, inner, f32(x), b.mean, b.variance, eps, f32(dy), b.sdy, b.sdyx)
+		} else {
+			kernels.NormalizeSums(n, c, inner, f64(x), b.mean, b.variance, eps, f64(dy), b.sdy, b.sdyx)
+		}
+		b.sumsRun = b.run
+	}
+	switch op.wrt {
+	case bnGamma, bnBeta:
+		sums := b.sdyx
+		if op.wrt == bnBeta {
+			sums = b.sdy
+		}
+		d := op.output(x.Dtype(), c)
+		if f32s {
+			for ch, s := range sums {
+				f32(d)[ch] = float32(s)
+			}
+		} else {
+			copy(f64(d), sums)
+		}
+		return d, nil
+	}
+	dx := op.output(x.Dtype(), shape...)
+	if f32s {
+		kernels.NormalizeInputGrad(n, c, inner, f32(x), b.mean, b.variance, eps, f32(gamma), f32(dy), b.sdy, b.sdyx, f32(dx))
+	} else {
+		kernels.NormalizeInputGrad(n, c, inner, f64(x), b.mean, b.variance, eps, f64(gamma), f64(dy), b.sdy, b.sdyx, f64(dx))
 	}
 	return dx, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -13,7 +14,8 @@ import (
 	"github.com/convgraph/convgraph/graph"
 )
 
-// The benchmarks run the ops at the sizes of the course CNN, in float32:
+// The benchmarks run the ops at the sizes of the course CNN, in float32 (BatchNorm at
+// resnet-small's: 16, 32 and 64 channels of 28x28, 14x14 and 7x7):
 //
 //	input 1x28x28 -> conv1 Conv2D 32 3x3 same + ReLU -> pool1 MaxPool 2x2
 //	-> conv2 Conv2D 64 3x3 same + ReLU -> pool2 MaxPool 2x2 -> Flatten (3136)
@@ -23,7 +25,7 @@ import (
 // and its inputs. The backward program is built by G.Backpropagate with a fixed output
 // gradient dy fed in as an input node, and compiled from the gradient nodes alone, so it
 // holds the op's backward nodes and nothing else, except where a backward kernel reads the
-// op's output y: then Gorgonia recomputes y in the same program (ReLU; see
+// op's output y: then Gorgonia recomputes y in the same program (ReLU, BatchNorm; see
 // TestBenchBackwardPrograms, which checks this claim for every op).
 
 const benchBatch = 32
@@ -121,6 +123,20 @@ func benchBiasAdd(layer string, shape ...int) benchOp {
 	}}
 }
 
+// benchBatchNorm is a training-mode BatchNorm on c channels of hw x hw, the size of
+// resnet-small's stage with c filters. Its gradient ops take the forward output as an input
+// (so that a step computes the batch moments once), so its backward program recomputes it.
+func benchBatchNorm(layer string, c, hw int) benchOp {
+	return benchOp{layer: layer, readsY: true, build: func(g *G.ExprGraph, rng *rand.Rand, n int) (*G.Node, G.Nodes, error) {
+		x := benchInput(g, rng, "x", 1, n, c, hw, hw)
+		gamma, beta := benchInput(g, rng, "gamma", 0.1, c), benchInput(g, rng, "beta", 0.1, c)
+		st := &graph.BatchNormStats{Mean: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(c)),
+			Variance: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(c)), Momentum: 0.99, Epsilon: 1e-3}
+		y, err := graph.BatchNormTrain(x, gamma, beta, st)
+		return y, G.Nodes{x, gamma, beta}, err
+	}}
+}
+
 var benchXent = benchOp{layer: "loss", build: func(g *G.ExprGraph, rng *rand.Rand, n int) (*G.Node, G.Nodes, error) {
 	logits := benchInput(g, rng, "logits", 3, n, 10)
 	y, err := graph.SoftmaxCrossEntropy(logits, benchLabels(g, rng, n, 10))
@@ -135,6 +151,7 @@ var benchOps = map[string][]benchOp{
 	"ReLU":                {benchReLU("conv1", 32, 28, 28), benchReLU("conv2", 64, 14, 14), benchReLU("dense1", 100)},
 	"BiasAdd":             {benchBiasAdd("conv1", 32, 28, 28), benchBiasAdd("conv2", 64, 14, 14), benchBiasAdd("dense1", 100)},
 	"SoftmaxCrossEntropy": {benchXent},
+	"BatchNorm":           {benchBatchNorm("stage1", 16, 28), benchBatchNorm("stage2", 32, 14), benchBatchNorm("stage3", 64, 7)},
 }
 
 // forward builds op at batch n and returns its graph and output.
@@ -215,6 +232,7 @@ func BenchmarkDense(b *testing.B)               { benchmarkOp(b, "Dense") }
 func BenchmarkReLU(b *testing.B)                { benchmarkOp(b, "ReLU") }
 func BenchmarkBiasAdd(b *testing.B)             { benchmarkOp(b, "BiasAdd") }
 func BenchmarkSoftmaxCrossEntropy(b *testing.B) { benchmarkOp(b, "SoftmaxCrossEntropy") }
+func BenchmarkBatchNorm(b *testing.B)           { benchmarkOp(b, "BatchNorm") }
 
 // benchCourseCNN builds the course CNN on a batch of n images with seeded He-initialised weights
 // and returns its logits, labels and parameters.
@@ -301,16 +319,19 @@ func BenchmarkInferenceStep(b *testing.B) {
 	})
 }
 
-// benchExecOps returns the op of every executed instruction in m's program.
+// benchExecOps returns the op of every executed instruction in m's program, without the
+// ids that tell stateful ops (BatchNormTrain) of different graphs apart.
 func benchExecOps(m *graph.Machine) []string {
 	var ops []string
 	for _, in := range m.Instructions() {
 		if f := strings.Split(in, "\t"); len(f) >= 3 {
-			ops = append(ops, f[1])
+			ops = append(ops, benchOpID.ReplaceAllString(f[1], ""))
 		}
 	}
 	return ops
 }
+
+var benchOpID = regexp.MustCompile(` id:[0-9]+`)
 
 // TestBenchBackwardPrograms checks what the backward benchmarks time: the backward program
 // executes none of the forward program's instructions, except the recomputed output of the
