@@ -13,12 +13,43 @@ import (
 // machine so that a panic inside Gorgonia comes back as an error and every run starts
 // from a clean tape.
 type Machine struct {
-	tm G.VM
+	tm    G.VM
+	ops   []*baseOp           // every op of ours in the program, claimed before each run
+	bufs  map[*baseOp]*buffer // the buffer plan: absent ops keep their own output
+	stats BufferStats
+}
+
+// MachineOption configures [NewMachine].
+type MachineOption func(*machineConfig)
+
+type machineConfig struct {
+	share bool
+	keep  []*G.Node
+}
+
+// ShareBuffers lets ops whose values are never alive at the same time write into the same
+// memory, planned once from the order the machine runs the ops: a buffer is reused after
+// the last op that reads it has run, never by an op that reads it. The values of keep
+// stay valid until the next run, as without sharing; any other node's value is valid only
+// until the next op that reuses its buffer, which may come later in the same run.
+//
+// The plan belongs to the machine: when another machine runs the same ops, they write
+// into their own tensors until this one runs again. If the compiled program holds
+// something the planner does not know, nothing is shared ([Machine.Buffers] says why).
+func ShareBuffers(keep ...*G.Node) MachineOption {
+	return func(c *machineConfig) {
+		c.share = true
+		c.keep = append(c.keep, keep...)
+	}
 }
 
 // NewMachine compiles g for Gorgonia's tape machine. Compile only what a step needs
 // (g.SubgraphRoots of the outputs): every node in g becomes an instruction.
-func NewMachine(g *G.ExprGraph) (*Machine, error) {
+func NewMachine(g *G.ExprGraph, opts ...MachineOption) (*Machine, error) {
+	var cfg machineConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	m := &Machine{}
 	err := Safely(func() error {
 		m.tm = G.NewTapeMachine(g)
@@ -27,11 +58,42 @@ func NewMachine(g *G.ExprGraph) (*Machine, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "graph: compiling")
 	}
+	for _, n := range g.AllNodes() {
+		if bo, ok := n.Op().(interface{ base() *baseOp }); ok {
+			m.ops = append(m.ops, bo.base())
+		}
+	}
+	if cfg.share {
+		steps, err := program(m.tm, g)
+		if err != nil {
+			m.stats.Disabled = err.Error()
+		} else {
+			m.bufs, m.stats = plan(steps, cfg.keep)
+		}
+	}
 	return m, nil
 }
 
+// claim points the program's ops at this machine's buffers (or at their own tensors),
+// unless this machine ran them last.
+func (m *Machine) claim() {
+	for _, b := range m.ops {
+		if b.owner == m {
+			continue
+		}
+		b.owner = m
+		if buf := m.bufs[b]; buf != b.buf {
+			b.buf, b.view = buf, nil
+		}
+	}
+}
+
+// Buffers describes the machine's buffer plan (see [ShareBuffers]).
+func (m *Machine) Buffers() BufferStats { return m.stats }
+
 // Run executes the graph once.
 func (m *Machine) Run() error {
+	m.claim()
 	err := Safely(func() error {
 		defer m.tm.Reset()
 		return m.tm.RunAll()

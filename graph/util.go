@@ -152,24 +152,50 @@ func shapesOf(op fmt.Stringer, n int, ds []G.DimSizer) ([]tensor.Shape, error) {
 }
 
 // baseOp supplies the Op methods that every op here answers the same way, and keeps the
-// op's output tensor between runs.
+// tensor the op writes its output into between runs.
+//
+// Every op's Do returns that tensor (or a fresh scalar), never one of its inputs: the
+// buffer plan of a [Machine] built with [ShareBuffers] relies on it.
 type baseOp struct {
-	out *tensor.Dense
+	out *tensor.Dense // the op's own output tensor, when it has no shared buffer
+
+	// The machine that ran the op last sets these before its run (see Machine.claim):
+	// the buffer its plan gives the op (nil for none) and the op's view of it.
+	owner *Machine
+	buf   *buffer
+	view  *tensor.Dense
 }
 
-// output returns the tensor an op's Do writes its result into: the one it returned last
-// run when dtype and shape agree, else a new one. Reusing it means a training step makes
-// no garbage proportional to its activations (Gorgonia's tape machine drops every value
-// on Reset). It is safe because every node has its own op, a step runs each node once,
-// and kernels overwrite their whole output; a value read from a graph is therefore valid
-// until the graph runs again.
+// output returns the tensor an op's Do writes its result into: its view of the buffer the
+// running machine's plan gives it, if it has one and the result fits, else the tensor it
+// returned last run when dtype and shape agree, else a new one. Reusing it means a
+// training step makes no garbage proportional to its activations (Gorgonia's tape machine
+// drops every value on Reset). It is safe because every node has its own op, a step runs
+// each node once, kernels overwrite their whole output, and a machine shares a buffer only
+// between ops whose values are never alive at the same time (an op's output never shares
+// with its inputs). So a value read from a graph's node is valid until the next op that
+// reuses its buffer: for the nodes a machine keeps ([ShareBuffers]'s arguments) and every
+// node of a machine without sharing, until the graph runs again; for any other node,
+// possibly not even until the end of the run that computed it.
 func (b *baseOp) output(dt tensor.Dtype, shape ...int) *tensor.Dense {
+	if b.buf != nil {
+		if d := b.view; d != nil && d.Dtype() == dt && d.Shape().Eq(tensor.Shape(shape)) {
+			return d
+		}
+		if d := b.buf.view(dt, shape); d != nil {
+			b.view = d
+			return d
+		}
+	}
 	if d := b.out; d != nil && d.Dtype() == dt && d.Shape().Eq(tensor.Shape(shape)) {
 		return d
 	}
 	b.out = newDense(dt, shape...)
 	return b.out
 }
+
+// base gives the planner an op's baseOp.
+func (b *baseOp) base() *baseOp { return b }
 
 func (baseOp) ReturnsPtr() bool     { return false }
 func (baseOp) CallsExtern() bool    { return false }

@@ -7,12 +7,14 @@ import (
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/convgraph/convgraph/graph"
 )
 
-// Ops write into the output tensors of the previous run (graph's baseOp.output). Poisoning
-// every computed value with NaN between two identical runs proves that each op overwrites
-// its whole output: the second run must reproduce the first bit for bit.
-func TestReusedBuffersAreOverwritten(t *testing.T) {
+// bufferModel uses every kind of layer: convolutions, both poolings, batch normalisation,
+// dropout, every activation, a residual join and two heads added together.
+func bufferModel(t *testing.T) *Model {
+	t.Helper()
 	b := NewBuilder("buffers")
 	x := b.Input(8, 8, 3)
 	y := b.Apply(Conv2D(4, 3, Padding(Same), Activation(ReLU)), x)
@@ -38,6 +40,14 @@ func TestReusedBuffersAreOverwritten(t *testing.T) {
 	if err := m.Initialize(1); err != nil {
 		t.Fatal(err)
 	}
+	return m
+}
+
+// Ops write into the output tensors of the previous run (graph's baseOp.output). Poisoning
+// every computed value with NaN between two identical runs proves that each op overwrites
+// its whole output: the second run must reproduce the first bit for bit.
+func TestReusedBuffersAreOverwritten(t *testing.T) {
+	m := bufferModel(t)
 	for _, mode := range []Mode{Train, Eval} {
 		t.Run(mode.String(), func(t *testing.T) {
 			const batch = 3
@@ -94,5 +104,63 @@ func TestReusedBuffersAreOverwritten(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Every layer kind's ops share buffers in both modes, leaving what the accessors read to
+// themselves, and the values are those of a machine that shares nothing on the same graph.
+func TestSharedBuffersMatchOwnBuffers(t *testing.T) {
+	m := bufferModel(t)
+	for _, mode := range []Mode{Train, Eval} {
+		for _, batch := range []int{1, 7} {
+			gr, err := m.Compile(batch, mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := gr.Buffers()
+			if st.Disabled != "" || st.Shared == 0 || st.Buffers >= st.Shared {
+				t.Fatalf("%v batch %d: %+v", mode, batch, st)
+			}
+			if most := 3 + len(gr.grads); st.Own > most {
+				t.Errorf("%v batch %d: %d ops keep their output; want at most %d (output, logits, loss, gradients)", mode, batch, st.Own, most)
+			}
+			own, err := graph.NewMachine(gr.g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(uint64(batch), 2))
+			xs := make([]float32, batch*8*8*3)
+			labels := make([]int, batch)
+			in := tensor.New(tensor.WithShape(batch, 8, 8, 3), tensor.WithBacking(xs))
+			snapshot := func() (vals [][]float32) {
+				vals = append(vals, slices.Clone(gr.Output().Data().([]float32)), slices.Clone(gr.Logits().Data().([]float32)),
+					[]float32{float32(gr.Loss())})
+				for _, p := range gr.GradParams() {
+					vals = append(vals, slices.Clone(gr.Grad(p.Name).Data().([]float32)))
+				}
+				return vals
+			}
+			for run := range 3 {
+				for i := range xs {
+					xs[i] = rng.Float32()
+				}
+				for i := range labels {
+					labels[i] = rng.IntN(4)
+				}
+				gr.SetStep(uint64(run))
+				if err := gr.Run(in, labels); err != nil {
+					t.Fatal(err)
+				}
+				shared := snapshot()
+				if err := own.Run(); err != nil {
+					t.Fatal(err)
+				}
+				for i, v := range snapshot() {
+					if !slices.Equal(shared[i], v) {
+						t.Errorf("%v batch %d run %d: value %d differs with shared buffers:\n%v\n%v", mode, batch, run, i, shared[i], v)
+					}
+				}
+			}
+		}
 	}
 }

@@ -188,7 +188,7 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 			return errors.Errorf("nn: model %q: training needs a classifier output (classes), not %v", m.name, m.output.out)
 		}
 		var err error
-		gr.machine, err = graph.NewMachine(gr.g.SubgraphRoots(roots...))
+		gr.machine, err = graph.NewMachine(gr.g.SubgraphRoots(roots...), graph.ShareBuffers(gr.kept()...))
 		return errors.Wrapf(err, "nn: model %q", m.name)
 	}
 	// A classifier: build the loss.
@@ -220,8 +220,16 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 		roots = append(roots, gr.grads...)
 	}
 	// Compile only what the outputs need: no backward ops below the lowest trainable layer.
-	gr.machine, err = graph.NewMachine(gr.g.SubgraphRoots(roots...))
+	gr.machine, err = graph.NewMachine(gr.g.SubgraphRoots(roots...), graph.ShareBuffers(gr.kept()...))
 	return errors.Wrapf(err, "nn: model %q", m.name)
+}
+
+// kept lists the nodes whose values a user reads after a run (Output, Logits, Loss, Grad):
+// they keep buffers of their own. Every other node's buffer is shared with nodes that are
+// not alive at the same time, so its value is valid only until the next op that reuses
+// the buffer (see graph.ShareBuffers).
+func (gr *Graph) kept() []*G.Node {
+	return append(G.Nodes{gr.output, gr.logits, gr.loss}, gr.grads...)
 }
 
 // SetStep sets the training step that the next runs' dropout masks derive from (with the
@@ -378,7 +386,10 @@ func (gr *Graph) Grad(param string) *tensor.Dense {
 	return nil
 }
 
-// ExprGraph is the underlying Gorgonia graph.
+// ExprGraph is the underlying Gorgonia graph. After a run, only the values of the nodes
+// that [Graph.Output], [Graph.Logits], [Graph.Loss] and [Graph.Grad] read (and the input,
+// labels and parameters) are sure to be the last run's: other nodes share memory, and a
+// value read from an intermediate node is valid until the next op that reuses its buffer.
 func (gr *Graph) ExprGraph() *G.ExprGraph { return gr.g }
 
 // Node returns a graph node by role: "input", "labels", "output", "logits", "loss", or a
@@ -398,6 +409,11 @@ func (gr *Graph) Node(name string) *G.Node {
 	}
 	return gr.params[name]
 }
+
+// Buffers says how the graph's ops share output memory: every op but those whose values
+// Output, Logits, Loss and Grad read writes into a buffer it shares with ops whose values
+// are not alive at the same time (see graph.ShareBuffers).
+func (gr *Graph) Buffers() graph.BufferStats { return gr.machine.Buffers() }
 
 // Instructions lists the compiled program; tests count backward ops in it.
 func (gr *Graph) Instructions() []string { return gr.machine.Instructions() }
