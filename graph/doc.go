@@ -19,8 +19,9 @@
 // Every op computes in float32 or float64, the dtype of its inputs.
 //
 // Each op's WriteHash covers all of its parameters, and stateful ops (dropout, batch
-// normalisation in training) carry a unique identity, so Gorgonia's hash-based node
-// de-duplication never merges two different operations.
+// normalisation in training, max pooling other than 2x2/2, which hands its winners to its
+// gradient) carry a unique identity, so Gorgonia's hash-based node de-duplication never
+// merges two different operations.
 //
 // # Errors
 //

@@ -50,9 +50,14 @@ func poolParams(xs tensor.Shape, cfg Pool2DConfig) (kernels.Pool2DParams, error)
 	return p, nil
 }
 
-func poolString(p kernels.Pool2DParams) string {
-	return fmt.Sprintf("{x:%dx%dx%dx%d k:%dx%d s:%dx%d pad:%d,%d,%d,%d}", p.N, p.C, p.H, p.W,
-		p.KH, p.KW, p.StrideH, p.StrideW, p.PadTop, p.PadBottom, p.PadLeft, p.PadRight)
+// poolString names an op's parameters, and its winners' identity if it has them.
+func poolString(p kernels.Pool2DParams, w *poolWinners) string {
+	id := ""
+	if w != nil {
+		id = fmt.Sprintf(" id:%d", w.id)
+	}
+	return fmt.Sprintf("{x:%dx%dx%dx%d k:%dx%d s:%dx%d pad:%d,%d,%d,%d%s}", p.N, p.C, p.H, p.W,
+		p.KH, p.KW, p.StrideH, p.StrideW, p.PadTop, p.PadBottom, p.PadLeft, p.PadRight, id)
 }
 
 // MaxPool2D takes the maximum of each window of x [N,C,H,W]. Padded cells never win.
@@ -61,7 +66,35 @@ func MaxPool2D(x *G.Node, cfg Pool2DConfig) (*G.Node, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "graph: max_pool2d")
 	}
-	return apply(&poolOp{p: p, max: true}, x)
+	op := &poolOp{p: p, max: true}
+	if !p.Is2x2() {
+		op.win = &poolWinners{id: newID()}
+	}
+	return apply(op, x)
+}
+
+// poolWinners is where a max pool's forward run sent each output's gradient (see
+// [kernels.MaxPool2DIndices]), shared with its gradient op so that the backward pass is
+// a scatter instead of a second search of every window. Only windows other than the
+// plain 2x2/2 have it: that one's backward kernel recomputes the winners faster than
+// the general forward kernel records them.
+//
+// The gradient op takes the forward output y as an input, so a machine that runs it has
+// run the forward op before it in the same step; it uses the indices only if they were
+// recorded from the very x and y tensors it is given, and recomputes them otherwise (a
+// forward op run since on another input, or no forward run at all).
+type poolWinners struct {
+	id uint64
+	// record is set by SymDiff: graphs with no gradient (inference) skip the indices.
+	record bool
+	idx    []int32
+	// x and y are the tensors of the forward run that wrote idx; nil when idx is stale.
+	x, y *tensor.Dense
+}
+
+// fresh reports whether idx holds the winners of input x for output y.
+func (w *poolWinners) fresh(x, y *tensor.Dense) bool {
+	return w.x != nil && w.x == x && w.y == y
 }
 
 // AvgPool2D averages each window of x [N,C,H,W] over the cells inside the input: padded
@@ -74,11 +107,13 @@ func AvgPool2D(x *G.Node, cfg Pool2DConfig) (*G.Node, error) {
 	return apply(&poolOp{p: p}, x)
 }
 
-// poolOp is max or average pooling.
+// poolOp is max or average pooling; win, when not nil, keeps a max pool's winners for
+// its gradient.
 type poolOp struct {
 	baseOp
 	p   kernels.Pool2DParams
 	max bool
+	win *poolWinners
 }
 
 func (op *poolOp) name() string {
@@ -90,7 +125,7 @@ func (op *poolOp) name() string {
 
 func (op *poolOp) Arity() int            { return 1 }
 func (op *poolOp) Type() hm.Type         { return fnT(tensorT(4), tensorT(4)) }
-func (op *poolOp) String() string        { return op.name() + poolString(op.p) }
+func (op *poolOp) String() string        { return op.name() + poolString(op.p, op.win) }
 func (op *poolOp) WriteHash(h hash.Hash) { writeHash(h, op) }
 func (op *poolOp) Hashcode() uint32      { return opHash(op) }
 func (op *poolOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
@@ -108,6 +143,19 @@ func (op *poolOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 		return nil, err
 	}
 	y := op.output(x.Dtype(), p.N, p.C, p.OutH(), p.OutW())
+	if w := op.win; w != nil && w.record {
+		w.x, w.y = nil, nil // stale until the kernel has written them
+		if n := p.N * p.C * p.OutH() * p.OutW(); len(w.idx) != n {
+			w.idx = make([]int32, n)
+		}
+		if x.Dtype() == tensor.Float32 {
+			kernels.MaxPool2DIndices(p, f32(x), f32(y), w.idx)
+		} else {
+			kernels.MaxPool2DIndices(p, f64(x), f64(y), w.idx)
+		}
+		w.x, w.y = x, y
+		return y, nil
+	}
 	switch {
 	case op.max && x.Dtype() == tensor.Float32:
 		kernels.MaxPool2D(p, f32(x), f32(y))
@@ -124,12 +172,16 @@ func (op *poolOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 func (op *poolOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *poolOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	back := &poolBackOp{p: op.p, max: op.max}
+	back := &poolBackOp{p: op.p, max: op.max, win: op.win}
 	var dx *G.Node
 	var err error
-	if op.max {
+	switch {
+	case op.win != nil:
+		op.win.record = true
+		dx, err = apply(back, in[0], out, grad)
+	case op.max:
 		dx, err = apply(back, in[0], grad)
-	} else {
+	default:
 		dx, err = apply(back, grad)
 	}
 	if err != nil {
@@ -139,32 +191,38 @@ func (op *poolOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 }
 
 // poolBackOp routes the output gradient back to the window cells: to the first maximum
-// (inputs x, dy) or evenly over the window (input dy).
+// (inputs x, dy; or x, y, dy with the forward op's winners) or evenly over the window
+// (input dy).
 type poolBackOp struct {
 	baseOp
 	p   kernels.Pool2DParams
 	max bool
+	win *poolWinners
 }
 
 func (op *poolBackOp) Arity() int {
-	if op.max {
+	switch {
+	case op.win != nil:
+		return 3
+	case op.max:
 		return 2
 	}
 	return 1
 }
 
 func (op *poolBackOp) Type() hm.Type {
-	if op.max {
-		return fnT(tensorT(4), tensorT(4), tensorT(4))
+	ts := make([]hm.Type, op.Arity()+1)
+	for i := range ts {
+		ts[i] = tensorT(4)
 	}
-	return fnT(tensorT(4), tensorT(4))
+	return fnT(ts...)
 }
 
 func (op *poolBackOp) String() string {
 	if op.max {
-		return "MaxPool2DBackward" + poolString(op.p)
+		return "MaxPool2DBackward" + poolString(op.p, op.win)
 	}
-	return "AvgPool2DBackward" + poolString(op.p)
+	return "AvgPool2DBackward" + poolString(op.p, nil)
 }
 func (op *poolBackOp) WriteHash(h hash.Hash) { writeHash(h, op) }
 func (op *poolBackOp) Hashcode() uint32      { return opHash(op) }
@@ -197,6 +255,20 @@ func (op *poolBackOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 	}
 	if err := firstErr(sameDtype(op, x, dy), checkShape(op, "input", x, p.N, p.C, p.H, p.W)); err != nil {
 		return nil, err
+	}
+	if w := op.win; w != nil {
+		y, err := denseArg(op, vs, 1)
+		if err != nil {
+			return nil, err
+		}
+		if w.fresh(x, y) {
+			if x.Dtype() == tensor.Float32 {
+				kernels.MaxPool2DBackwardIndices(p, w.idx, f32(dy), f32(dx))
+			} else {
+				kernels.MaxPool2DBackwardIndices(p, w.idx, f64(dy), f64(dx))
+			}
+			return dx, nil
+		}
 	}
 	if x.Dtype() == tensor.Float32 {
 		kernels.MaxPool2DBackward(p, f32(x), f32(dy), f32(dx))

@@ -46,15 +46,40 @@ func MaxPool2D[T Float](p Pool2DParams, x, y []T) {
 	hw, ohw := p.H*p.W, oh*ow
 	mustLen(op, "x", x, p.N*p.C*hw)
 	mustLen(op, "y", y, p.N*p.C*ohw)
-	fast := p.is2x2()
+	fast := p.Is2x2()
 	parallelWork(p.N*p.C, hw+ohw*p.KH*p.KW, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
 			if fast {
 				maxPool2x2Plane(p.W, oh, ow, xp, yp)
 			} else {
-				maxPoolPlane(&p, oh, ow, xp, yp)
+				maxPoolPlane(&p, oh, ow, xp, yp, nil)
 			}
+		}
+	})
+}
+
+// MaxPool2DIndices is [MaxPool2D] that also writes into idx [N,C,OutH,OutW] where each
+// output's gradient goes: the index h*W+w, within the output's own input plane, of the
+// cell that [MaxPool2DBackward] would pick, or -1 for a window that lies wholly in the
+// padding. [MaxPool2DBackwardIndices] turns them into the gradient without a second look
+// at x, which is what PyTorch's max_pool2d_with_indices does.
+//
+// It panics in the same cases as [MaxPool2D], if idx is shorter than y, or if a plane has
+// more than 2^31-1 cells.
+func MaxPool2DIndices[T Float](p Pool2DParams, x, y []T, idx []int32) {
+	const op = "MaxPool2DIndices"
+	oh, ow := p.mustOut(op)
+	hw, ohw := p.H*p.W, oh*ow
+	mustLen(op, "x", x, p.N*p.C*hw)
+	mustLen(op, "y", y, p.N*p.C*ohw)
+	mustLenIdx(op, idx, p.N*p.C*ohw)
+	if hw > math.MaxInt32 {
+		panic(fmt.Sprintf("kernels: %s: plane of %dx%d cells does not fit int32 indices", op, p.H, p.W))
+	}
+	parallelWork(p.N*p.C, hw+2*ohw*p.KH*p.KW, func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			maxPoolPlane(&p, oh, ow, x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw], idx[pl*ohw:(pl+1)*ohw])
 		}
 	})
 }
@@ -63,8 +88,8 @@ func MaxPool2D[T Float](p Pool2DParams, x, y []T) {
 // respect to x, for dy [N,C,OutH,OutW]. Each dy goes to the first maximal cell of its
 // window in row-major order (to the last NaN if the window holds NaN), the rule PyTorch
 // uses, so ties are broken the same way in both frameworks; where windows overlap the
-// contributions add up. The arg max is recomputed from x rather than stored by the
-// forward pass, which keeps the forward output a plain tensor.
+// contributions add up, in row-major order of the outputs. The arg max is recomputed from
+// x; [MaxPool2DBackwardIndices] gives the same result from indices the forward pass kept.
 //
 // It panics in the same cases as [MaxPool2D].
 func MaxPool2DBackward[T Float](p Pool2DParams, x, dy, dx []T) {
@@ -74,11 +99,10 @@ func MaxPool2DBackward[T Float](p Pool2DParams, x, dy, dx []T) {
 	mustLen(op, "x", x, p.N*p.C*hw)
 	mustLen(op, "dy", dy, p.N*p.C*ohw)
 	mustLen(op, "dx", dx, p.N*p.C*hw)
-	fast := p.is2x2()
-	parallelWork(p.N*p.C, 2*hw+ohw*p.KH*p.KW, func(lo, hi int) {
-		for pl := lo; pl < hi; pl++ {
-			xp, dyp, dxp := x[pl*hw:(pl+1)*hw], dy[pl*ohw:(pl+1)*ohw], dx[pl*hw:(pl+1)*hw]
-			if fast {
+	if p.Is2x2() {
+		parallelWork(p.N*p.C, 2*hw+ohw*p.KH*p.KW, func(lo, hi int) {
+			for pl := lo; pl < hi; pl++ {
+				xp, dyp, dxp := x[pl*hw:(pl+1)*hw], dy[pl*ohw:(pl+1)*ohw], dx[pl*hw:(pl+1)*hw]
 				if p.H%2 != 0 || p.W%2 != 0 {
 					clear(dxp)
 				}
@@ -87,12 +111,58 @@ func MaxPool2DBackward[T Float](p Pool2DParams, x, dy, dx []T) {
 				} else {
 					maxPool2x2BackwardPlane64(p.W, oh, ow, reinterpret[float64](xp), reinterpret[float64](dyp), reinterpret[float64](dxp))
 				}
-			} else {
-				clear(dxp)
-				maxPoolBackwardPlane(&p, oh, ow, xp, dyp, dxp)
 			}
+		})
+		return
+	}
+	parallelWork(p.N*p.C, 2*hw+2*ohw*p.KH*p.KW, func(lo, hi int) {
+		// Each plane's winners go to a scratch plane, as MaxPool2DIndices finds them
+		// (the maxima it writes too are dropped), and dy is scattered through them.
+		yp, ip := make([]T, ohw), make([]int32, ohw)
+		for pl := lo; pl < hi; pl++ {
+			maxPoolPlane(&p, oh, ow, x[pl*hw:(pl+1)*hw], yp, ip)
+			maxPoolScatter(ip, dy[pl*ohw:(pl+1)*ohw], dx[pl*hw:(pl+1)*hw])
 		}
 	})
+}
+
+// MaxPool2DBackwardIndices writes into dx [N,C,H,W] the gradient of sum(MaxPool2D(x) * dy)
+// for dy [N,C,OutH,OutW], given the indices [MaxPool2DIndices] wrote for the same x: the
+// result of [MaxPool2DBackward](p, x, dy, dx), bit for bit.
+//
+// It panics in the same cases as [MaxPool2D], if idx is shorter than dy, or if an index
+// lies outside its plane.
+func MaxPool2DBackwardIndices[T Float](p Pool2DParams, idx []int32, dy, dx []T) {
+	const op = "MaxPool2DBackwardIndices"
+	oh, ow := p.mustOut(op)
+	hw, ohw := p.H*p.W, oh*ow
+	mustLenIdx(op, idx, p.N*p.C*ohw)
+	mustLen(op, "dy", dy, p.N*p.C*ohw)
+	mustLen(op, "dx", dx, p.N*p.C*hw)
+	parallelWork(p.N*p.C, hw+ohw, func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			maxPoolScatter(idx[pl*ohw:(pl+1)*ohw], dy[pl*ohw:(pl+1)*ohw], dx[pl*hw:(pl+1)*hw])
+		}
+	})
+}
+
+// mustLenIdx is mustLen for an index slice.
+func mustLenIdx(op string, idx []int32, want int) {
+	if len(idx) < want {
+		panic(fmt.Sprintf("kernels: %s: idx has %d elements, need %d", op, len(idx), want))
+	}
+}
+
+// maxPoolScatter sets one plane's gradient dxp to the sum of the dy sent to each cell, in
+// output order; index -1 sends nothing.
+func maxPoolScatter[T Float](ip []int32, dyp, dxp []T) {
+	clear(dxp)
+	ip = ip[:len(dyp)]
+	for o, g := range dyp {
+		if k := ip[o]; k >= 0 {
+			dxp[k] += g
+		}
+	}
 }
 
 // The max-pool loops take maxima with the builtin max, which compiles to branch-free
@@ -101,9 +171,10 @@ func MaxPool2DBackward[T Float](p Pool2DParams, x, dy, dx []T) {
 // differs from PyTorch's running comparison only in the sign of a maximum where -0 and
 // +0 tie, which no arithmetic can tell apart.
 
-// is2x2 reports whether p is the unpadded 2x2 window with stride 2 that most CNNs use
-// after each convolution block, which has a loop with no window arithmetic.
-func (p Pool2DParams) is2x2() bool {
+// Is2x2 reports whether p is the unpadded 2x2 window with stride 2 that most CNNs use
+// after each convolution block, which has loops of its own with no window arithmetic.
+// Its backward pass finds the winners again faster than [MaxPool2DIndices] records them.
+func (p Pool2DParams) Is2x2() bool {
 	return p.KH == 2 && p.KW == 2 && p.StrideH == 2 && p.StrideW == 2 &&
 		p.PadTop == 0 && p.PadBottom == 0 && p.PadLeft == 0 && p.PadRight == 0
 }
@@ -213,14 +284,56 @@ func maxPool2x2NaN[T Float](a, b, c, d, g T, d0, d1 []T) {
 	}
 }
 
-// maxPoolPlane pools one plane [H,W] into yp [oh,ow].
-func maxPoolPlane[T Float](p *Pool2DParams, oh, ow int, xp, yp []T) {
+// The general max pool (any window, stride and padding) splits each output row in two:
+// windows that lie wholly inside the input, whose cells are found with no clipping (an
+// unrolled loop for the common 3x3 window), and those at the border, which go through
+// window(). Both pick the same winner: the first cell in row-major order equal to the
+// window's maximum, or the last NaN when the window holds NaN.
+
+// inside returns the range [lo,hi) of outputs along an axis whose windows lie wholly
+// inside the input, hi = lo when there are none.
+func inside(out, stride, pad, k, size int) (lo, hi int) {
+	lo = (pad + stride - 1) / stride
+	if last := size - k + pad; last >= 0 {
+		hi = min(out, last/stride+1)
+	}
+	return lo, max(lo, hi)
+}
+
+// maxPoolPlane pools one plane [H,W] into yp [oh,ow] and, when ip is not nil, writes into
+// ip each output's winner as [MaxPool2DIndices] describes.
+func maxPoolPlane[T Float](p *Pool2DParams, oh, ow int, xp, yp []T, ip []int32) {
 	negInf := T(math.Inf(-1))
 	width, sw, pl, kw := p.W, p.StrideW, p.PadLeft, p.KW
+	jlo, jhi := inside(ow, sw, pl, kw, width)
 	for i := range oh {
 		h0, h1 := window(i, p.StrideH, p.PadTop, p.KH, p.H)
 		yr := yp[i*ow:][:ow]
-		for j := range yr {
+		var ir []int32
+		if ip != nil {
+			ir = ip[i*ow:][:ow]
+		}
+		lo, hi := 0, 0 // the outputs done without window()
+		if h1-h0 == p.KH && jlo < jhi {
+			lo, hi = jlo, jhi
+			rows, c0 := xp[h0*width:h1*width], lo*sw-pl
+			var irs []int32
+			if ir != nil {
+				irs = ir[lo:hi]
+			}
+			switch {
+			case p.KH == 3 && kw == 3 && ir == nil:
+				max3x3Row(rows, width, sw, c0, yr[lo:hi])
+			case p.KH == 3 && kw == 3 && sw == 2:
+				maxArg3x3s2Row(rows, width, c0, h0*width, yr[lo:hi], irs)
+			default:
+				maxArgRow(rows, width, p.KH, kw, sw, c0, h0*width, yr[lo:hi], irs)
+			}
+		}
+		for j := range ow {
+			if j >= lo && j < hi {
+				continue
+			}
 			w0, w1 := window(j, sw, pl, kw, width)
 			best := negInf
 			for h := h0; h < h1; h++ {
@@ -229,34 +342,154 @@ func maxPoolPlane[T Float](p *Pool2DParams, oh, ow int, xp, yp []T) {
 				}
 			}
 			yr[j] = best
-		}
-	}
-}
-
-// maxPoolBackwardPlane adds each dy of one plane into the cell that won its window.
-func maxPoolBackwardPlane[T Float](p *Pool2DParams, oh, ow int, xp, dyp, dxp []T) {
-	negInf := T(math.Inf(-1))
-	width, sw, pl, kw := p.W, p.StrideW, p.PadLeft, p.KW
-	for i := range oh {
-		h0, h1 := window(i, p.StrideH, p.PadTop, p.KH, p.H)
-		for j, g := range dyp[i*ow:][:ow] {
-			w0, w1 := window(j, sw, pl, kw, width)
-			if h0 >= h1 || w0 >= w1 {
-				continue // the window lies in the padding and passes nothing back
-			}
-			best := negInf
-			for h := h0; h < h1; h++ {
-				for _, v := range xp[h*width+w0 : h*width+w1] {
-					best = max(best, v)
+			if ir != nil {
+				ir[j] = -1 // a window in the padding passes nothing back
+				if h0 < h1 && w0 < w1 {
+					ir[j] = int32(windowArg(xp, width, h0, h1, w0, w1, best))
 				}
 			}
-			dxp[windowArg(xp, width, h0, h1, w0, w1, best)] += g
 		}
 	}
 }
 
-// windowArg returns the index in xp of the first cell of the window equal to best, or
-// of the last NaN when best is NaN.
+// The 3x3 loops take each maximum as a tree of builtin max calls rather than the chain
+// of eight that max(a[0], ..., d[2]) compiles to: a float max is two MINSS plus the fixes
+// for NaN and -0, some 9 cycles from input to result, and that chain, more than the
+// arithmetic, set the speed. A maximum's value does not depend on the order of its
+// operands, except for which NaN bits come out when a window holds NaN (the fix ORs the
+// operands together); such windows are redone in row-major order, as the kernels have
+// always computed them, so that not even a NaN payload changes.
+
+// max3x3Row writes into yr the maxima of 3x3 windows over the three input rows in rows
+// (each width long), the first window at column c0 and the next ones stride sw apart.
+// At stride 2, neighbouring windows share a column, whose maximum is carried over.
+func max3x3Row[T Float](rows []T, width, sw, c0 int, yr []T) {
+	r0, r1, r2 := rows[:width], rows[width:2*width], rows[2*width:3*width]
+	if sw != 2 {
+		for j, c := 0, c0; j < len(yr); j, c = j+1, c+sw {
+			a, b, d := r0[c:c+3:c+3], r1[c:c+3:c+3], r2[c:c+3:c+3]
+			m := max(max(a[0], a[1], a[2]), max(b[0], b[1], b[2]), max(d[0], d[1], d[2]))
+			if m != m {
+				m = max(a[0], a[1], a[2], b[0], b[1], b[2], d[0], d[1], d[2])
+			}
+			yr[j] = m
+		}
+		return
+	}
+	if len(yr) == 0 {
+		return
+	}
+	// Columns c..c+2n of the three rows, for n windows.
+	n := len(yr)
+	r0, r1, r2 = r0[c0:c0+2*n+1], r1[c0:c0+2*n+1], r2[c0:c0+2*n+1]
+	left := max(r0[0], r1[0], r2[0])
+	for j := range yr {
+		c := 2 * j
+		a, b, d := r0[c:c+3:c+3], r1[c:c+3:c+3], r2[c:c+3:c+3]
+		mid, right := max(a[1], b[1], d[1]), max(a[2], b[2], d[2])
+		m := max(left, mid, right)
+		left = right
+		if m != m {
+			m = max(a[0], a[1], a[2], b[0], b[1], b[2], d[0], d[1], d[2])
+		}
+		yr[j] = m
+	}
+}
+
+// maxArg3x3s2Row is max3x3Row at stride 2 that also writes into ir each window's winner
+// as an index into the plane, whose first row in rows is at index base. The winner is the
+// first cell in row-major order that is >= the maximum m: no cell is greater, so it is
+// the first equal to m, -0 and +0 alike, and >= is one CPU flag where == is two. The
+// conditional assignments, in reverse order, compile to conditional moves: a branch on
+// where the maximum lies mispredicts on real activations. (They are written out here
+// because a function holding them is over the inlining budget, and the call cost more
+// than the choice.)
+func maxArg3x3s2Row[T Float](rows []T, width, c0, base int, yr []T, ir []int32) {
+	n := len(yr)
+	if n == 0 {
+		return
+	}
+	ir = ir[:n]
+	r0, r1, r2 := rows[c0:c0+2*n+1], rows[width+c0:width+c0+2*n+1], rows[2*width+c0:2*width+c0+2*n+1]
+	w1, w2 := int32(width), int32(2*width)
+	left := max(r0[0], r1[0], r2[0])
+	nan := false
+	for j := range yr {
+		c := 2 * j
+		a, b, d := (*[3]T)(r0[c:c+3]), (*[3]T)(r1[c:c+3]), (*[3]T)(r2[c:c+3])
+		// Neighbouring windows share a column, whose maximum is carried over.
+		mid, right := max(a[1], b[1], d[1]), max(a[2], b[2], d[2])
+		m := max(left, mid, right)
+		left = right
+		yr[j] = m
+		if m != m {
+			nan = true // redone after the loop, which keeps windowArg's call out of it
+			continue
+		}
+		k := w2 + 2
+		if d[1] >= m {
+			k = w2 + 1
+		}
+		if d[0] >= m {
+			k = w2
+		}
+		if b[2] >= m {
+			k = w1 + 2
+		}
+		if b[1] >= m {
+			k = w1 + 1
+		}
+		if b[0] >= m {
+			k = w1
+		}
+		if a[2] >= m {
+			k = 2
+		}
+		if a[1] >= m {
+			k = 1
+		}
+		if a[0] >= m {
+			k = 0
+		}
+		ir[j] = int32(base+c0+c) + k
+	}
+	if !nan {
+		return
+	}
+	for j, m := range yr {
+		if m == m {
+			continue
+		}
+		c := c0 + 2*j
+		a, b, d := rows[c:c+3], rows[width+c:width+c+3], rows[2*width+c:2*width+c+3]
+		m = max(a[0], a[1], a[2], b[0], b[1], b[2], d[0], d[1], d[2])
+		yr[j] = m
+		ir[j] = int32(base + windowArg(rows, width, 0, 3, c, c+3, m))
+	}
+}
+
+// maxArgRow is maxArg3x3s2Row for any kh x kw window and stride; ir may be nil.
+func maxArgRow[T Float](rows []T, width, kh, kw, sw, c0, base int, yr []T, ir []int32) {
+	for j, c := 0, c0; j < len(yr); j, c = j+1, c+sw {
+		m := rows[c]
+		for h := range kh {
+			for _, v := range rows[h*width+c : h*width+c+kw] {
+				m = max(m, v)
+			}
+		}
+		yr[j] = m
+		if ir == nil {
+			continue
+		}
+		ir[j] = int32(base + windowArg(rows, width, 0, kh, c, c+kw, m))
+	}
+}
+
+// windowArg returns the index in xp of the first cell of the window [h0,h1)x[w0,w1) equal
+// to best, its maximum, or of the last NaN when best is NaN. Without NaN it scans the whole
+// window backwards keeping the last cell >= best (the first in row-major order): with no
+// exit, the choice compiles to a conditional move instead of a branch that mispredicts on
+// real activations.
 func windowArg[T Float](xp []T, width, h0, h1, w0, w1 int, best T) int {
 	if best != best {
 		for h := h1 - 1; h >= h0; h-- {
@@ -267,14 +500,19 @@ func windowArg[T Float](xp []T, width, h0, h1, w0, w1 int, best T) int {
 			}
 		}
 	}
-	for h := h0; h < h1; h++ {
-		for w := w0; w < w1; w++ {
-			if xp[h*width+w] == best {
-				return h*width + w
+	k := -1
+	for h := h1 - 1; h >= h0; h-- {
+		r := xp[h*width+w0 : h*width+w1]
+		for w := len(r) - 1; w >= 0; w-- {
+			if r[w] >= best {
+				k = h*width + w0 + w
 			}
 		}
 	}
-	panic("kernels: max pool: maximum not found in its window") // unreachable
+	if k < 0 {
+		panic("kernels: max pool: maximum not found in its window") // unreachable
+	}
+	return k
 }
 
 // AvgPool2D writes into y [N,C,OutH,OutW] the mean of each window of x [N,C,H,W] over the

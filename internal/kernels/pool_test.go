@@ -237,6 +237,8 @@ func testGlobalAvgPool[T Float](t *testing.T, n, c, hw int, tol float64) {
 func TestPool2DPanics(t *testing.T) {
 	p := pool(2, 3, 6, 6, 2, 2, 2, 2)
 	x, y := make([]float32, 2*3*36), make([]float32, 2*3*9)
+	outside := make([]int32, len(y))
+	outside[4] = 36
 	for _, tc := range []struct {
 		name string
 		fn   func()
@@ -245,6 +247,8 @@ func TestPool2DPanics(t *testing.T) {
 		{"short y", func() { AvgPool2D(p, x, y[:len(y)-1]) }},
 		{"short dx", func() { MaxPool2DBackward(p, x, y, x[:3]) }},
 		{"short avg dx", func() { AvgPool2DBackward(p, y, x[:3]) }},
+		{"short idx", func() { MaxPool2DIndices(p, x, y, make([]int32, len(y)-1)) }},
+		{"index outside its plane", func() { MaxPool2DBackwardIndices(p, outside, y, x) }},
 		{"zero stride", func() { MaxPool2D(pool(2, 3, 6, 6, 2, 2, 0, 2), x, y) }},
 		{"window too large", func() { MaxPool2D(pool(2, 3, 6, 6, 7, 2, 1, 1), x, y) }},
 		{"global short y", func() { GlobalAvgPool2D(2, 3, 36, x, y[:5]) }},
@@ -297,6 +301,33 @@ func BenchmarkMaxPool2D(b *testing.B) {
 func BenchmarkMaxPool2DBackward(b *testing.B) {
 	benchPool(b, func(p Pool2DParams, x, dy, dx []float32) []float32 {
 		MaxPool2DBackward(p, x, dy, dx)
+		return dx
+	})
+}
+
+// BenchmarkMaxPool2DIndices is the forward pass of a training step, which keeps the
+// winners for the backward pass.
+func BenchmarkMaxPool2DIndices(b *testing.B) {
+	var idx []int32
+	benchPool(b, func(p Pool2DParams, x, y, _ []float32) []float32 {
+		if len(idx) != len(y) {
+			idx = make([]int32, len(y))
+		}
+		MaxPool2DIndices(p, x, y, idx)
+		return y
+	})
+}
+
+// BenchmarkMaxPool2DBackwardIndices scatters dy through the winners MaxPool2DIndices kept.
+func BenchmarkMaxPool2DBackwardIndices(b *testing.B) {
+	var idx []int32
+	var of Pool2DParams
+	benchPool(b, func(p Pool2DParams, x, dy, dx []float32) []float32 {
+		if p != of {
+			idx, of = make([]int32, len(dy)), p
+			MaxPool2DIndices(p, x, make([]float32, len(dy)), idx)
+		}
+		MaxPool2DBackwardIndices(p, idx, dy, dx)
 		return dx
 	})
 }
