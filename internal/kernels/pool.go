@@ -128,7 +128,9 @@ func MaxPool2DBackward[T Float](p Pool2DParams, x, dy, dx []T) {
 
 // MaxPool2DBackwardIndices writes into dx [N,C,H,W] the gradient of sum(MaxPool2D(x) * dy)
 // for dy [N,C,OutH,OutW], given the indices [MaxPool2DIndices] wrote for the same x: the
-// result of [MaxPool2DBackward](p, x, dy, dx), bit for bit.
+// result of [MaxPool2DBackward](p, x, dy, dx), bit for bit, except that for the 2x2/2
+// window ([Pool2DParams.Is2x2]), whose own kernel passes a dy of -0 on unchanged, a -0
+// lands here as +0, the sum 0 + (-0).
 //
 // It panics in the same cases as [MaxPool2D], if idx is shorter than dy, or if an index
 // lies outside its plane.
