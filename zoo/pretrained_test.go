@@ -1,6 +1,7 @@
 package zoo
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -32,6 +33,32 @@ func TestShippedWeightsLoad(t *testing.T) {
 			t.Errorf("%s: %.4f on the sample's test images; shipped weights measured %.4f", name, ev.Accuracy, acc)
 		}
 		t.Logf("%s: sample test accuracy %.4f (full test set %.4f)", name, ev.Accuracy, acc)
+	}
+}
+
+// With the full Fashion-MNIST test set installed (CI installs Debian's
+// dataset-fashion-mnist), every shipped model scores what zoo list and the docs claim.
+func TestShippedAccuracyOnTheFullTestSet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("evaluates every shipped model on 10,000 images")
+	}
+	split, err := data.Load(data.FashionMNIST, data.Offline())
+	if err != nil {
+		t.Skipf("full Fashion-MNIST not installed: %v", err)
+	}
+	for _, name := range PretrainedNames() {
+		m, _, err := Pretrained(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := train.Evaluate(m, split.Test, 250)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another GEMM path may round a few borderline images the other way.
+		if acc, _ := PretrainedAccuracy(name); math.Abs(ev.Accuracy-acc) > 0.0003 {
+			t.Errorf("%s: %.4f on the full test set; the zoo claims %.4f", name, ev.Accuracy, acc)
+		}
 	}
 }
 
