@@ -77,5 +77,6 @@ func (f dataFlags) load(m *nn.Model, seed uint64, stderr io.Writer) (*data.Split
 	if err != nil {
 		return nil, errors.Wrapf(err, "--dataset %s", f.dataset)
 	}
+	te.Name = all.Name + "/test" // the held-out 20% is this run's test set
 	return &data.Split{Train: tr, Test: te}, nil
 }
