@@ -128,10 +128,7 @@ func newPredict() *cobra.Command {
 			if len(in) != 3 {
 				return errors.Errorf("model %q takes vectors, not images", saved.Model.Name())
 			}
-			var classes []string
-			if spec, ok := data.Lookup(saved.Extra["dataset"]); ok {
-				classes = spec.Classes
-			}
+			classes := savedClasses(saved.Extra)
 			x := make([]float32, 0, len(args)*in.Size())
 			for _, path := range args {
 				px, err := data.ReadImage(path, in[0], in[1], in[2])
@@ -173,4 +170,24 @@ func loadPretrained(name string) (*train.Checkpoint, error) {
 		return nil, err
 	}
 	return &train.Checkpoint{Model: m, Seed: 1, Extra: map[string]string{"dataset": data.FashionMNIST, "zoo_model": name}}, nil
+}
+
+// classesJSON is the class names a checkpoint records, so that predict can name the classes
+// of an image folder as well as those of a registered data set.
+func classesJSON(classes []string) string {
+	b, _ := json.Marshal(classes)
+	return string(b)
+}
+
+// savedClasses returns the class names a checkpoint recorded, else those of the registered
+// data set it was trained on, else nil (predict then prints class indices).
+func savedClasses(extra map[string]string) []string {
+	var classes []string
+	if json.Unmarshal([]byte(extra["classes"]), &classes) == nil && len(classes) > 0 {
+		return classes
+	}
+	if spec, ok := data.Lookup(extra["dataset"]); ok {
+		return spec.Classes
+	}
+	return nil
 }

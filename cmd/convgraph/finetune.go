@@ -282,7 +282,8 @@ func runFinetune(c *cobra.Command, f finetuneFlags) error {
 		phase2 = medianEpochSeconds(h.Epochs[f.epochs:])
 	}
 	extra := map[string]string{"dataset": f.data.dataset, "zoo_model": zooName, "freeze": f.freeze,
-		"train-limit": strconv.Itoa(f.trainLimit), "scratch": strconv.FormatBool(f.scratch)}
+		"train-limit": strconv.Itoa(f.trainLimit), "scratch": strconv.FormatBool(f.scratch),
+		"classes": classesJSON(split.Train.Classes)}
 	if err := train.Save(ckpt, m, cfg.Optimizer, train.Checkpoint{Epoch: len(h.Epochs), Seed: f.seed, History: h, Extra: extra}); err != nil {
 		return err
 	}

@@ -80,6 +80,15 @@ func TestFinetuneImageFolder(t *testing.T) {
 		res["dataset"] != "digits/test" || res["trainable_params"].(float64) != 3136*100+100+303 || res["test_accuracy"].(float64) < 0.9 {
 		t.Errorf("result %v", res)
 	}
+	// predict names the folder's classes (0, 1, 7), not their indices (0, 1, 2).
+	sevens, err := filepath.Glob(filepath.Join(root, "7", "*.png"))
+	if err != nil || len(sevens) == 0 {
+		t.Fatalf("no sevens: %v", err)
+	}
+	code, stdout, stderr = runCLI("predict", "--checkpoint", filepath.Join(out, "model.safetensors"), "--top", "1", sevens[0])
+	if code != 0 || !strings.HasPrefix(stdout, sevens[0]+": 7 ") {
+		t.Errorf("predict: exit %d, %q, %q", code, stdout, stderr)
+	}
 }
 
 // --scratch trains the architecture from a fresh initialization: nothing frozen, and the

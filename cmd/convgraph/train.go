@@ -239,7 +239,7 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 			m.Name(), trainSet.Name, trainSet.Len(), lenOf(cfg.Validation), f.epochs, cfg.BatchSize, opt.Name(), f.lr)
 	}
 	extra := map[string]string{"dataset": f.data.dataset, "zoo_model": f.model, "batch": strconv.Itoa(cfg.BatchSize),
-		"validation-split": strconv.FormatFloat(f.valSplit, 'g', -1, 64)}
+		"validation-split": strconv.FormatFloat(f.valSplit, 'g', -1, 64), "classes": classesJSON(split.Train.Classes)}
 	var best *train.EarlyStopping
 	if f.patience > 0 {
 		best = &train.EarlyStopping{Monitor: "val_loss", Patience: f.patience, RestoreBestWeights: true}
