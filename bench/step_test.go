@@ -12,72 +12,44 @@ import (
 // sink keeps results alive.
 var sink error
 
-// BenchmarkTrainStep times one training step (forward, backward, Adam) of the course CNN;
-// B/op and allocs/op are the per-step garbage.
+// BenchmarkTrainStep times one training step (forward, backward, Adam) of the course CNN
+// at batch 32 and 128, and of the other zoo models at 32, the size `convgraph bench`
+// reports; B/op and allocs/op are the per-step garbage.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, batch := range []int{32, 128} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			m, err := benchrun.New("fashion-cnn")
-			if err != nil {
-				b.Fatal(err)
-			}
-			x := m.NewBatch(batch)
-			for range 3 { // compile and warm the buffers
-				if sink = m.TrainStep(x); sink != nil {
-					b.Fatal(sink)
-				}
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				sink = m.TrainStep(x)
-			}
-			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "img/s")
-		})
-	}
-}
-
-// BenchmarkTrainStepZoo times one training step of the other zoo models at batch 32, the
-// size `convgraph bench` reports.
-func BenchmarkTrainStepZoo(b *testing.B) {
-	for _, name := range []string{"resnet-small"} {
-		b.Run(fmt.Sprintf("%s/batch=32", name), func(b *testing.B) {
-			m, err := benchrun.New(name)
-			if err != nil {
-				b.Fatal(err)
-			}
-			x := m.NewBatch(32)
-			for range 3 {
-				if sink = m.TrainStep(x); sink != nil {
-					b.Fatal(sink)
-				}
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				sink = m.TrainStep(x)
-			}
-			b.ReportMetric(float64(b.N*32)/b.Elapsed().Seconds(), "img/s")
-		})
+	for _, c := range []struct {
+		model string
+		batch int
+	}{{"fashion-cnn", 32}, {"fashion-cnn", 128}, {"alexnet-small", 32}, {"resnet-small", 32}} {
+		name := fmt.Sprintf("batch=%d", c.batch)
+		if c.model != "fashion-cnn" {
+			name = c.model + "/" + name
+		}
+		b.Run(name, func(b *testing.B) { benchStep(b, c.model, c.batch, (*benchrun.Model).TrainStep) })
 	}
 }
 
 // BenchmarkInfer times the course CNN's forward pass at batch 256.
 func BenchmarkInfer(b *testing.B) {
-	m, err := benchrun.New("fashion-cnn")
+	benchStep(b, "fashion-cnn", 256, (*benchrun.Model).Infer)
+}
+
+// benchStep times step on a seeded batch of the zoo model, after compiling and warming its
+// buffers, and reports images per second.
+func benchStep(b *testing.B, model string, batch int, step func(*benchrun.Model, *benchrun.Batch) error) {
+	m, err := benchrun.New(model)
 	if err != nil {
 		b.Fatal(err)
 	}
-	x := m.NewBatch(256)
+	x := m.NewBatch(batch)
 	for range 3 {
-		if sink = m.Infer(x); sink != nil {
+		if sink = step(m, x); sink != nil {
 			b.Fatal(sink)
 		}
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		sink = m.Infer(x)
+		sink = step(m, x)
 	}
-	b.ReportMetric(float64(b.N*256)/b.Elapsed().Seconds(), "img/s")
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "img/s")
 }

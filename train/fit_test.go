@@ -122,13 +122,6 @@ func TestFitRejectsMismatchedData(t *testing.T) {
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	s := sample(t)
 	small := s.Train.Take(96, 2) // 3 batches of 32 per epoch
-	final := func(m *nn.Model) []float32 {
-		var all []float32
-		for _, p := range m.Params() {
-			all = append(all, p.Value.Data().([]float32)...)
-		}
-		return all
-	}
 	ref, _ := zoo.New("fashion-cnn")
 	if _, err := train.Fit(context.Background(), ref, small, train.Config{Epochs: 2, Seed: 4}); err != nil {
 		t.Fatal(err)
@@ -164,7 +157,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 		InitialEpoch: c.Epoch, InitialStep: c.Step}); err != nil {
 		t.Fatal(err)
 	}
-	a, b := final(ref), final(c.Model)
+	a, b := allWeights(ref), allWeights(c.Model)
 	for i := range a {
 		if a[i] != b[i] {
 			t.Fatalf("weight %d: uninterrupted %v, resumed %v", i, a[i], b[i])
@@ -172,17 +165,19 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 }
 
+// allWeights is every float32 parameter of m, in order.
+func allWeights(m *nn.Model) []float32 {
+	var all []float32
+	for _, p := range m.Params() {
+		all = append(all, p.Value.Data().([]float32)...)
+	}
+	return all
+}
+
 // InitialEpoch alone (InitialStep 0) starts at the beginning of that epoch, as Keras's
 // initial_epoch does: two calls give the same weights as one.
 func TestInitialEpochAlone(t *testing.T) {
 	small := sample(t).Train.Take(96, 2)
-	weights := func(m *nn.Model) []float32 {
-		var all []float32
-		for _, p := range m.Params() {
-			all = append(all, p.Value.Data().([]float32)...)
-		}
-		return all
-	}
 	ref, _ := zoo.New("fashion-cnn")
 	if _, err := train.Fit(context.Background(), ref, small, train.Config{Epochs: 3, Seed: 4}); err != nil {
 		t.Fatal(err)
@@ -199,7 +194,7 @@ func TestInitialEpochAlone(t *testing.T) {
 	if len(h.Epochs) != 2 || h.Epochs[0].Epoch != 2 {
 		t.Errorf("history of the second call: %+v", h.Epochs)
 	}
-	if !slices.Equal(weights(ref), weights(m)) {
+	if !slices.Equal(allWeights(ref), allWeights(m)) {
 		t.Error("1 epoch then InitialEpoch 1 to 3 differs from 3 epochs in one call")
 	}
 }
