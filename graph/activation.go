@@ -63,10 +63,10 @@ func (op *actOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 	y := op.output(x.Dtype(), x.Shape()...)
 	if x.Dtype() == tensor.Float32 {
 		xs, ys := f32(x), f32(y)
-		split(len(xs), 1, func(lo, hi int) { kernels.Activate(op.act, float32(op.alpha), xs[lo:hi], ys[lo:hi]) })
+		kernels.Split(len(xs), 1, func(lo, hi int) { kernels.Activate(op.act, float32(op.alpha), xs[lo:hi], ys[lo:hi]) })
 	} else {
 		xs, ys := f64(x), f64(y)
-		split(len(xs), 1, func(lo, hi int) { kernels.Activate(op.act, op.alpha, xs[lo:hi], ys[lo:hi]) })
+		kernels.Split(len(xs), 1, func(lo, hi int) { kernels.Activate(op.act, op.alpha, xs[lo:hi], ys[lo:hi]) })
 	}
 	return y, nil
 }
@@ -133,7 +133,7 @@ func (op *actBackOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 // activateBackward runs the backward kernel on every core, ReLU's branch-free one (3x
 // faster than the general kernel's) for ReLU.
 func activateBackward[T kernels.Float](act kernels.Activation, alpha T, x, y, dy, dx []T) {
-	split(len(dx), 1, func(lo, hi int) {
+	kernels.Split(len(dx), 1, func(lo, hi int) {
 		if act == kernels.ReLU {
 			kernels.ReLUBackward(x[lo:hi], dy[lo:hi], dx[lo:hi])
 		} else {

@@ -189,10 +189,10 @@ func (op *biasOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 		// Each channel is summed whole by one goroutine, in BiasGrad's order.
 		if x.Dtype() == tensor.Float32 {
 			xs, dbs := f32(x), f32(db)
-			split(c, n*inner, func(lo, hi int) { kernels.BiasGradChannels(n, c, inner, lo, hi, xs, dbs) })
+			kernels.Split(c, n*inner, func(lo, hi int) { kernels.BiasGradChannels(n, c, inner, lo, hi, xs, dbs) })
 		} else {
 			xs, dbs := f64(x), f64(db)
-			split(c, n*inner, func(lo, hi int) { kernels.BiasGradChannels(n, c, inner, lo, hi, xs, dbs) })
+			kernels.Split(c, n*inner, func(lo, hi int) { kernels.BiasGradChannels(n, c, inner, lo, hi, xs, dbs) })
 		}
 		return db, nil
 	}
@@ -225,5 +225,5 @@ func (op *biasOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 // biasAdd runs kernels.BiasAdd over the batch on every core.
 func biasAdd[T kernels.Float](n, c, inner int, x, b, y []T) {
 	ci := c * inner
-	split(n, ci, func(lo, hi int) { kernels.BiasAdd(hi-lo, c, inner, x[lo*ci:hi*ci], b, y[lo*ci:hi*ci]) })
+	kernels.Split(n, ci, func(lo, hi int) { kernels.BiasAdd(hi-lo, c, inner, x[lo*ci:hi*ci], b, y[lo*ci:hi*ci]) })
 }

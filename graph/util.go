@@ -4,33 +4,13 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
-	"runtime"
 	"sync/atomic"
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
-
-	"github.com/convgraph/convgraph/internal/kernels"
 )
-
-// minSplit is the number of elements below which an element-wise loop runs on one
-// goroutine: starting and joining one costs about as much as a pass over this many.
-const minSplit = 1 << 14
-
-// split runs fn over [0,n), items of perItem elements each, in contiguous chunks on up to
-// GOMAXPROCS goroutines, each with at least minSplit elements (one chunk inline if that
-// leaves fewer than two). It is for element-wise work and per-channel sums, where no
-// item's result depends on another's, so the split never changes a value.
-func split(n, perItem int, fn func(lo, hi int)) {
-	chunks := min(runtime.GOMAXPROCS(0), n*perItem/minSplit)
-	if chunks < 2 {
-		fn(0, n)
-		return
-	}
-	kernels.Parallel(chunks, func(lo, hi int) { fn(lo*n/chunks, hi*n/chunks) })
-}
 
 // opHash is the Hashcode every op here uses: FNV-1a over WriteHash.
 func opHash(op G.Op) uint32 {

@@ -2,7 +2,6 @@ package train
 
 import (
 	"math"
-	"runtime"
 	"sort"
 
 	"github.com/pkg/errors"
@@ -79,15 +78,6 @@ func checkGrads(params []*nn.Param, grads []*tensor.Dense) error {
 	return nil
 }
 
-// minSplit is the number of elements below which an update runs on the calling goroutine
-// (graph's element-wise split uses the same): biases and small kernels never pay for
-// starting goroutines.
-const minSplit = 1 << 14
-
-// chunks is how many pieces [kernels.Parallel] should get for an n-element update; below
-// 2 the update runs inline. Elements are independent, so the split never changes a value.
-func chunks(n int) int { return min(runtime.GOMAXPROCS(0), n/minSplit) }
-
 // part is s[lo:hi], or nil for an optional state vector that is off (nil).
 func part(s []float64, lo, hi int) []float64 {
 	if s == nil {
@@ -145,7 +135,7 @@ type sgdRule struct {
 }
 
 func sgdSplit[T float32 | float64](r sgdRule, w, g []T, v []float64) {
-	if c := chunks(len(w)); c > 1 {
+	if c := kernels.Chunks(len(w)); c > 1 {
 		n := len(w)
 		kernels.Parallel(c, func(lo, hi int) {
 			lo, hi = lo*n/c, hi*n/c
@@ -248,7 +238,7 @@ func (o *Adam) Step(params []*nn.Param, grads []*tensor.Dense, lr float64) error
 type adamRule struct{ b1, b2, eps, a float64 }
 
 func adamSplit[T float32 | float64](r adamRule, w, g []T, m, v []float64) {
-	if c := chunks(len(w)); c > 1 {
+	if c := kernels.Chunks(len(w)); c > 1 {
 		n := len(w)
 		kernels.Parallel(c, func(lo, hi int) {
 			lo, hi = lo*n/c, hi*n/c
@@ -353,7 +343,7 @@ func (o *RMSprop) Step(params []*nn.Param, grads []*tensor.Dense, lr float64) er
 type rmsRule struct{ lr, rho, eps, momentum float64 }
 
 func rmsSplit[T float32 | float64](r rmsRule, w, g []T, ms, mom []float64) {
-	if c := chunks(len(w)); c > 1 {
+	if c := kernels.Chunks(len(w)); c > 1 {
 		n := len(w)
 		kernels.Parallel(c, func(lo, hi int) {
 			lo, hi = lo*n/c, hi*n/c

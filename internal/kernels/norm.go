@@ -12,7 +12,7 @@ import "math"
 // Moments computes each channel's mean and biased variance of x laid out as
 // [n, c, inner], accumulating in float64.
 func Moments[T Float](n, c, inner int, x []T, mean, variance []float64) {
-	parallelWork(c, 2*n*inner, func(c0, c1 int) {
+	Split(c, 2*n*inner, func(c0, c1 int) {
 		ch := c0
 		for ; ch+4 <= c1; ch += 4 {
 			moments4(n, c, inner, ch, x, mean, variance)
@@ -88,7 +88,7 @@ func rows4[T Float](x []T, off, inner int) (r0, r1, r2, r3 []T) {
 
 // Normalize computes y = (x - mean[c]) / sqrt(variance[c] + eps) * gamma[c] + beta[c].
 func Normalize[T Float](n, c, inner int, x []T, mean, variance []float64, eps float64, gamma, beta, y []T) {
-	parallelWork(n*c, inner, func(r0, r1 int) {
+	Split(n*c, inner, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			ch := r % c
 			inv := 1 / math.Sqrt(variance[ch]+eps)
@@ -107,7 +107,7 @@ func Normalize[T Float](n, c, inner int, x []T, mean, variance []float64, eps fl
 // where xhat = (x - mean) / sqrt(variance + eps): the sums that the gradients of
 // [Normalize] need (they are dbeta and dgamma, and [NormalizeInputGrad] reads both).
 func NormalizeSums[T Float](n, c, inner int, x []T, mean, variance []float64, eps float64, dy []T, sdy, sdyx []float64) {
-	parallelWork(c, 2*n*inner, func(c0, c1 int) {
+	Split(c, 2*n*inner, func(c0, c1 int) {
 		ch := c0
 		for ; ch+2 <= c1; ch += 2 {
 			sums2(n, c, inner, ch, x, mean, variance, eps, dy, sdy, sdyx)
@@ -181,7 +181,7 @@ func NormalizeBackward[T Float](n, c, inner int, x []T, mean, variance []float64
 		NormalizeInputGrad(n, c, inner, x, mean, variance, eps, gamma, dy, sdy, sdyx, dx)
 		return
 	}
-	parallelWork(n*c, inner, func(r0, r1 int) {
+	Split(n*c, inner, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			ch := r % c
 			inv := 1 / math.Sqrt(variance[ch]+eps)
@@ -199,7 +199,7 @@ func NormalizeBackward[T Float](n, c, inner int, x []T, mean, variance []float64
 // and sdyx of [NormalizeSums], so that a caller that also wants dgamma and dbeta sums once.
 func NormalizeInputGrad[T Float](n, c, inner int, x []T, mean, variance []float64, eps float64, gamma, dy []T, sdy, sdyx []float64, dx []T) {
 	m := float64(n * inner)
-	parallelWork(n*c, inner, func(r0, r1 int) {
+	Split(n*c, inner, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			ch := r % c
 			inv := 1 / math.Sqrt(variance[ch]+eps)

@@ -55,20 +55,30 @@ func Parallel(n int, fn func(lo, hi int)) {
 	}
 }
 
-// minParallelWork is roughly the number of element operations below which starting
-// goroutines costs more than it saves (a spawn and wait is a few microseconds).
-const minParallelWork = 1 << 15
+// MinSplit is the number of element operations below which work runs on the calling
+// goroutine: starting and joining a goroutine costs about as much as a pass over this many
+// elements (a few microseconds).
+const MinSplit = 1 << 14
 
-// parallelWork is [Parallel] for loops whose items cost about perItem element operations
-// each; small loops run inline.
-func parallelWork(n, perItem int, fn func(lo, hi int)) {
-	if n*perItem < minParallelWork {
-		if n > 0 {
-			fn(0, n)
-		}
+// Chunks is how many pieces work of n element operations should be split into: at most
+// GOMAXPROCS, each at least [MinSplit]. Below 2, run it inline.
+func Chunks(n int) int { return min(runtime.GOMAXPROCS(0), n/MinSplit) }
+
+// Split runs fn over the items [0,n), each costing about perItem element operations, in
+// [Chunks] contiguous pieces on their own goroutines ([Parallel]), or inline when the work
+// is too small to share. It is for items whose results do not depend on each other
+// (element-wise passes, per-channel or per-plane loops), so the split never changes a
+// value. It does nothing when n <= 0.
+func Split(n, perItem int, fn func(lo, hi int)) {
+	if n <= 0 {
 		return
 	}
-	Parallel(n, fn)
+	chunks := min(Chunks(n*perItem), n)
+	if chunks < 2 {
+		fn(0, n)
+		return
+	}
+	Parallel(chunks, func(lo, hi int) { fn(lo*n/chunks, hi*n/chunks) })
 }
 
 // splitsBatch reports whether [Parallel] will hand n items to more than one goroutine.

@@ -47,7 +47,7 @@ func MaxPool2D[T Float](p Pool2DParams, x, y []T) {
 	mustLen(op, "x", x, p.N*p.C*hw)
 	mustLen(op, "y", y, p.N*p.C*ohw)
 	fast := p.Is2x2()
-	parallelWork(p.N*p.C, hw+ohw*p.KH*p.KW, func(lo, hi int) {
+	Split(p.N*p.C, hw+ohw*p.KH*p.KW, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
 			if fast {
@@ -77,7 +77,7 @@ func MaxPool2DIndices[T Float](p Pool2DParams, x, y []T, idx []int32) {
 	if hw > math.MaxInt32 {
 		panic(fmt.Sprintf("kernels: %s: plane of %dx%d cells does not fit int32 indices", op, p.H, p.W))
 	}
-	parallelWork(p.N*p.C, hw+2*ohw*p.KH*p.KW, func(lo, hi int) {
+	Split(p.N*p.C, hw+2*ohw*p.KH*p.KW, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			maxPoolPlane(&p, oh, ow, x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw], idx[pl*ohw:(pl+1)*ohw])
 		}
@@ -100,7 +100,7 @@ func MaxPool2DBackward[T Float](p Pool2DParams, x, dy, dx []T) {
 	mustLen(op, "dy", dy, p.N*p.C*ohw)
 	mustLen(op, "dx", dx, p.N*p.C*hw)
 	if p.Is2x2() {
-		parallelWork(p.N*p.C, 2*hw+ohw*p.KH*p.KW, func(lo, hi int) {
+		Split(p.N*p.C, 2*hw+ohw*p.KH*p.KW, func(lo, hi int) {
 			for pl := lo; pl < hi; pl++ {
 				xp, dyp, dxp := x[pl*hw:(pl+1)*hw], dy[pl*ohw:(pl+1)*ohw], dx[pl*hw:(pl+1)*hw]
 				if p.H%2 != 0 || p.W%2 != 0 {
@@ -115,7 +115,7 @@ func MaxPool2DBackward[T Float](p Pool2DParams, x, dy, dx []T) {
 		})
 		return
 	}
-	parallelWork(p.N*p.C, 2*hw+2*ohw*p.KH*p.KW, func(lo, hi int) {
+	Split(p.N*p.C, 2*hw+2*ohw*p.KH*p.KW, func(lo, hi int) {
 		// Each plane's winners go to a scratch plane, as MaxPool2DIndices finds them
 		// (the maxima it writes too are dropped), and dy is scattered through them.
 		yp, ip := make([]T, ohw), make([]int32, ohw)
@@ -141,7 +141,7 @@ func MaxPool2DBackwardIndices[T Float](p Pool2DParams, idx []int32, dy, dx []T) 
 	mustLenIdx(op, idx, p.N*p.C*ohw)
 	mustLen(op, "dy", dy, p.N*p.C*ohw)
 	mustLen(op, "dx", dx, p.N*p.C*hw)
-	parallelWork(p.N*p.C, hw+ohw, func(lo, hi int) {
+	Split(p.N*p.C, hw+ohw, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			maxPoolScatter(idx[pl*ohw:(pl+1)*ohw], dy[pl*ohw:(pl+1)*ohw], dx[pl*hw:(pl+1)*hw])
 		}
@@ -529,7 +529,7 @@ func AvgPool2D[T Float](p Pool2DParams, x, y []T) {
 	hw, ohw := p.H*p.W, oh*ow
 	mustLen(op, "x", x, p.N*p.C*hw)
 	mustLen(op, "y", y, p.N*p.C*ohw)
-	parallelWork(p.N*p.C, hw+ohw*p.KH*p.KW, func(lo, hi int) {
+	Split(p.N*p.C, hw+ohw*p.KH*p.KW, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
 			for i := range oh {
@@ -564,7 +564,7 @@ func AvgPool2DBackward[T Float](p Pool2DParams, dy, dx []T) {
 	hw, ohw := p.H*p.W, oh*ow
 	mustLen(op, "dy", dy, p.N*p.C*ohw)
 	mustLen(op, "dx", dx, p.N*p.C*hw)
-	parallelWork(p.N*p.C, hw+ohw*p.KH*p.KW, func(lo, hi int) {
+	Split(p.N*p.C, hw+ohw*p.KH*p.KW, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			dyp, dxp := dy[pl*ohw:(pl+1)*ohw], dx[pl*hw:(pl+1)*hw]
 			clear(dxp)
@@ -600,7 +600,7 @@ func GlobalAvgPool2D[T Float](n, c, hw int, x, y []T) {
 	mustLen(op, "x", x, n*c*hw)
 	mustLen(op, "y", y, n*c)
 	scale := 1 / T(hw)
-	parallelWork(n*c, hw, func(lo, hi int) {
+	Split(n*c, hw, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			var sum T
 			for _, v := range x[pl*hw : (pl+1)*hw] {
@@ -622,7 +622,7 @@ func GlobalAvgPool2DBackward[T Float](n, c, hw int, dy, dx []T) {
 	mustLen(op, "dy", dy, n*c)
 	mustLen(op, "dx", dx, n*c*hw)
 	scale := 1 / T(hw)
-	parallelWork(n*c, hw, func(lo, hi int) {
+	Split(n*c, hw, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			g := dy[pl] * scale
 			d := dx[pl*hw : (pl+1)*hw]
