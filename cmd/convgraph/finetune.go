@@ -259,7 +259,8 @@ func runFinetune(c *cobra.Command, f finetuneFlags) error {
 			return err
 		}
 		cfg2 := cfg
-		cfg2.Epochs, cfg2.InitialEpoch, cfg2.InitialStep = f.epochs+f.fineEpochs, f.epochs, 0
+		// Epoch numbering and the step count go on where phase 1 stopped.
+		cfg2.Epochs, cfg2.InitialEpoch = f.epochs+f.fineEpochs, f.epochs
 		if f.fineEpochs == 0 {
 			cfg2.Epochs = 2 * f.epochs
 		}
@@ -274,8 +275,6 @@ func runFinetune(c *cobra.Command, f finetuneFlags) error {
 			fmt.Fprintf(stderr, "phase 2: unfroze %s (%s trainable parameters), learning rate %g\n",
 				strings.Join(info.LastStage, ", "), commas(trainable), cfg2.LR)
 		}
-		// Resume the epoch numbering and step count where phase 1 stopped.
-		cfg2.InitialStep = f.epochs * ((trainSet.Len() + f.batch - 1) / f.batch)
 		if h, err = train.Fit(ctx, m, trainSet, cfg2); err != nil {
 			return err
 		}
