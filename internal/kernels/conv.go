@@ -94,6 +94,10 @@ func Conv2DBackwardInput[T Float](p Conv2DParams, w, dy, dx []T) {
 	mustLen(op, "dy", dy, p.N*p.F*ohw)
 	mustLen(op, "dx", dx, p.N*chw)
 	direct := p.pointwise()
+	if q, ok := p.transposed(); ok && !direct {
+		convTransposedInput(p, q, w, dy, dx)
+		return
+	}
 	gemm := gemmFor[T](splitsBatch(p.N))
 	// col = wᵀ × dy_img with wᵀ stored explicitly: gonum's untransposed kernel keeps each
 	// row of col in L1 across the whole sum, while its transposed-A kernel sweeps all of
@@ -124,6 +128,51 @@ func Conv2DBackwardInput[T Float](p Conv2DParams, w, dy, dx []T) {
 			col2im(&p, oh, ow, col, dxi)
 		}
 	})
+}
+
+// transposed returns the parameters of the forward convolution that computes p's input
+// gradient, when there is one: with stride 1, dx is the cross-correlation of dy with the
+// kernel flipped in both axes and its F and C swapped, over dy padded by
+// dilation*(K-1) minus p's own padding on each side. ok is false for strides above 1 and
+// for padding wider than the dilated kernel (those take the col2im path). It is also
+// false for fewer than 8 input channels, where the transposed product has too few rows (C)
+// to run fast (1.0 ms instead of 0.19 for the course CNN's first layer at batch 32), and
+// for more filters than input channels, where col2im's product is no longer thin and the
+// two paths measured the same (the course CNN's second layer: 1.40 and 1.45 ms).
+func (p Conv2DParams) transposed() (q Conv2DParams, ok bool) {
+	if p.StrideH != 1 || p.StrideW != 1 || p.C < 8 || p.F > p.C {
+		return q, false
+	}
+	eh, ew := p.DilationH*(p.KH-1), p.DilationW*(p.KW-1)
+	q = Conv2DParams{N: p.N, C: p.F, H: p.OutH(), W: p.OutW(), F: p.C, KH: p.KH, KW: p.KW,
+		StrideH: 1, StrideW: 1, DilationH: p.DilationH, DilationW: p.DilationW,
+		PadTop: eh - p.PadTop, PadBottom: eh - p.PadBottom, PadLeft: ew - p.PadLeft, PadRight: ew - p.PadRight}
+	if q.PadTop < 0 || q.PadBottom < 0 || q.PadLeft < 0 || q.PadRight < 0 {
+		return q, false
+	}
+	return q, q.OutH() == p.H && q.OutW() == p.W
+}
+
+// convTransposedInput computes p's input gradient as the forward convolution q of dy
+// with the flipped kernel (see [Conv2DParams.transposed]). It replaces a GEMM with only
+// F terms per sum plus a col2im scatter by the forward path's GEMM over F*KH*KW terms and
+// its im2col copies. At batch 32 on 2 cores (OpenBLAS), resnet-small's 3x3 layers went
+// from 1.15-1.26 ms to 0.79 (16 channels), 0.92-0.96 to 0.72 (32) and 0.85-1.08 to 0.74 (64).
+func convTransposedInput[T Float](p, q Conv2DParams, w, dy, dx []T) {
+	kk := p.KH * p.KW
+	buf := getScratch[T](p.F * p.C * kk)
+	defer putScratch(buf)
+	wf := *buf
+	for f := range p.F {
+		for c := range p.C {
+			src := w[(f*p.C+c)*kk : (f*p.C+c+1)*kk]
+			dst := wf[(c*p.F+f)*kk : (c*p.F+f+1)*kk]
+			for t, v := range src {
+				dst[kk-1-t] = v
+			}
+		}
+	}
+	Conv2D(q, dy, wf, dx)
 }
 
 // Conv2DBackwardKernel computes dw, the gradient of sum(Conv2D(x, w) * dy) with respect

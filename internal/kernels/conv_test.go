@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -185,6 +186,25 @@ var convCases = []struct {
 	{"kernel wider than stride skips cells", conv(1, 1, 9, 9, 2, 2, 2, stride(3, 3))},
 	{"1 channel many filters", conv(3, 1, 12, 12, 16, 3, 3, pad(1, 1, 1, 1))},
 	{"wide GEMM tiles", conv(2, 70, 17, 15, 70, 3, 3, pad(1, 1, 1, 1))},
+	// Stride 1 with at least 8 channels and no more filters: the input gradient is a
+	// forward convolution of dy with the flipped kernel (TestConv2DTransposedPath).
+	{"transposed 3x3 same", conv(3, 8, 7, 9, 8, 3, 3, pad(1, 1, 1, 1))},
+	{"transposed 3x3 valid", conv(2, 9, 6, 7, 5, 3, 3)},
+	{"transposed asymmetric 2x3", conv(2, 8, 7, 9, 4, 2, 3, pad(0, 1, 1, 1))},
+	{"transposed dilation 2", conv(2, 8, 9, 9, 6, 3, 3, dilation(2, 2), pad(2, 2, 2, 2))},
+	{"pad wider than kernel", conv(1, 8, 6, 5, 3, 3, 3, pad(2, 3, 1, 2))},
+}
+
+// The cases meant for the transposed input gradient take it, and the others do not, so
+// TestConv2D checks both paths.
+func TestConv2DTransposedPath(t *testing.T) {
+	for _, tc := range convCases {
+		_, ok := tc.p.transposed()
+		want := strings.HasPrefix(tc.name, "transposed") || tc.name == "wide GEMM tiles"
+		if ok != want {
+			t.Errorf("%s: transposed() ok = %v, want %v", tc.name, ok, want)
+		}
+	}
 }
 
 func TestConv2D(t *testing.T) {
@@ -319,6 +339,10 @@ type convBench struct {
 var convBenches = []convBench{
 	{"conv1", conv(32, 1, 28, 28, 32, 3, 3, pad(1, 1, 1, 1))},
 	{"conv2", conv(32, 32, 14, 14, 64, 3, 3, pad(1, 1, 1, 1))},
+	// resnet-small's three stages: 16, 32 and 64 channels at 28x28, 14x14 and 7x7.
+	{"res16", conv(32, 16, 28, 28, 16, 3, 3, pad(1, 1, 1, 1))},
+	{"res32", conv(32, 32, 14, 14, 32, 3, 3, pad(1, 1, 1, 1))},
+	{"res64", conv(32, 64, 7, 7, 64, 3, 3, pad(1, 1, 1, 1))},
 }
 
 // sink32 keeps benchmark results alive so the compiler cannot drop the work.
@@ -340,6 +364,8 @@ func benchConv(b *testing.B, run func(p Conv2DParams, x, w, y, dy, dx, dw []floa
 				for range b.N {
 					sink32 = run(p, x, w, y, dy, dx, dw)
 				}
+				macs := p.N * p.F * p.OutH() * p.OutW() * p.C * p.KH * p.KW
+				b.ReportMetric(2*float64(macs)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		})
 	}
