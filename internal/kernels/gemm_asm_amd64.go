@@ -19,6 +19,19 @@ func sgemmKernel6x16(k int, a, b, c *float32, ldc int)
 //go:noescape
 func sgemmKernel8x32(k int, a, b, c *float32, ldc int)
 
+// sgemmKernel8x32s is sgemmKernel8x32 reading a row-major B in place (row stride ldb)
+// under a column mask, overwriting the block of C (acc false) or adding to it (acc true).
+//
+//go:noescape
+func sgemmKernel8x32s(k int, a, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)
+
+// sgemmKernelNT4x4 computes a 4x4 block of A×Bᵀ from four rows of A and four rows of B
+// read in place (row strides lda, ldb), overwriting the block of C (acc false) or adding
+// to it (acc true). It needs AVX-512.
+//
+//go:noescape
+func sgemmKernelNT4x4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
 var asmOnce sync.Once
 
 // initAsm registers the assembly SGEMM when the CPU has AVX2 and FMA: the AVX-512 kernel

@@ -126,3 +126,40 @@ func TestNoOpenBLASFallsBack(t *testing.T) {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 }
+
+// BenchmarkSgemm times one single-threaded SGEMM on the current path at the shapes of
+// resnet-small's convolutions per image (filters × output positions × taps): the forward
+// product and the input gradient's (untransposed B), and the kernel gradient's A×Bᵀ; plus
+// a square product for the path's peak.
+func BenchmarkSgemm(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		m, n, k int
+		transB  bool
+	}{
+		{"square/512x512x512", 512, 512, 512, false},
+		{"forward/16x784x144", 16, 784, 144, false},
+		{"forward/32x196x288", 32, 196, 288, false},
+		{"forward/64x49x576", 64, 49, 576, false},
+		{"kernelgrad/16x144x784", 16, 144, 784, true},
+		{"kernelgrad/32x288x196", 32, 288, 196, true},
+		{"kernelgrad/64x576x49", 64, 576, 49, true},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			m, n, k := c.m, c.n, c.k
+			r := newRand()
+			// Nonzero data: gonum skips the multiplications by a zero in A.
+			a, _ := roundTo[float32](randSlice(r, m*k))
+			bm, _ := roundTo[float32](randSlice(r, k*n))
+			cm := make([]float32, m*n)
+			ldb := n
+			if c.transB {
+				ldb = k
+			}
+			for range b.N {
+				gemmSerial(false, c.transB, m, n, k, 1, a, k, bm, ldb, 0, cm, n)
+			}
+			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -33,9 +33,11 @@ func refGemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda i
 type gemmFunc[T Float] func(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
 
 func TestGemm(t *testing.T) {
-	for _, size := range [][3]int{{1, 1, 1}, {3, 5, 4}, {7, 9, 2}, {65, 200, 30}, {130, 400, 70}} {
+	// Beyond the small and odd sizes: exact 8x32 blocks, and depths past one 256-step block
+	// (the assembly path then adds the second block's sums to the first's).
+	for _, size := range [][3]int{{1, 1, 1}, {3, 5, 4}, {7, 9, 2}, {65, 200, 30}, {130, 400, 70}, {16, 64, 300}, {17, 49, 577}} {
 		for _, trans := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-			for _, ab := range [][2]float64{{1, 0}, {0.5, 1}, {-2, 0.25}} {
+			for _, ab := range [][2]float64{{1, 0}, {1, 1}, {0.5, 1}, {-2, 0.25}} {
 				name := fmt.Sprintf("%dx%dx%d/trans=%v/alpha=%g,beta=%g", size[0], size[1], size[2], trans, ab[0], ab[1])
 				t.Run(name, func(t *testing.T) {
 					t.Run("float32", func(t *testing.T) { testGemm(t, Gemm[float32], size, trans, ab, tol32) })
@@ -43,6 +45,28 @@ func TestGemm(t *testing.T) {
 					t.Run("serial float32", func(t *testing.T) { testGemm(t, gemmSerial[float32], size, trans, ab, tol32) })
 					t.Run("serial float64", func(t *testing.T) { testGemm(t, gemmSerial[float64], size, trans, ab, tol64) })
 				})
+			}
+		}
+	}
+}
+
+// With beta 0, C is written and never read, as in BLAS: NaNs already in C do not leak into
+// the result.
+func TestGemmBetaZeroIgnoresC(t *testing.T) {
+	for _, size := range [][3]int{{8, 32, 5}, {9, 49, 300}} {
+		m, n, k := size[0], size[1], size[2]
+		a, b := make([]float32, m*k), make([]float32, k*n)
+		for i := range a {
+			a[i] = 1
+		}
+		for i := range b {
+			b[i] = 2
+		}
+		c := nanSlice[float32](m * n)
+		Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+		for i, v := range c {
+			if v != float32(2*k) {
+				t.Fatalf("%s %v: c[%d] = %v, want %d", Backend(), size, i, v, 2*k)
 			}
 		}
 	}
