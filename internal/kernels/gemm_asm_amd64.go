@@ -25,6 +25,12 @@ func sgemmKernel8x32(k int, a, b, c *float32, ldc int)
 //go:noescape
 func sgemmKernel8x32s(k int, a, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)
 
+// sgemmKernel8x32ss is sgemmKernel8x32s reading 8 rows of an untransposed A in place
+// (row stride lda) instead of from a packed strip, for products with alpha 1.
+//
+//go:noescape
+func sgemmKernel8x32ss(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)
+
 // sgemmKernelNT4x4 computes a 4x4 block of A×Bᵀ from four rows of A and four rows of B
 // read in place (row strides lda, ldb), overwriting the block of C (acc false) or adding
 // to it (acc true). It needs AVX-512.

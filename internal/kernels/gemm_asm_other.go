@@ -21,4 +21,8 @@ func sgemmKernelNT4x4(k int, a *float32, lda int, b *float32, ldb int, c *float3
 	panic("kernels: no assembly SGEMM on this architecture")
 }
 
+func sgemmKernel8x32ss(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool) {
+	panic("kernels: no assembly SGEMM on this architecture")
+}
+
 var asmISA string

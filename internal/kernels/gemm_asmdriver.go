@@ -136,7 +136,16 @@ func sgemmInPlaceB(transA bool, m, n, k int, alpha float32, a []float32, lda int
 			mc := min(asmMC, m-i0)
 			rstrips := (mc + mr - 1) / mr
 			pa := (*aBuf)[:kc*rstrips*mr]
-			packA(mr, transA, a, lda, alpha, i0, mc, p0, kc, pa)
+			// With alpha 1 the kernel reads the full 8-row strips of an untransposed A
+			// in place; only a last, shorter strip is packed (zero-padded to 8 rows).
+			inPlaceA := alpha == 1 && !transA
+			switch {
+			case !inPlaceA:
+				packA(mr, transA, a, lda, alpha, i0, mc, p0, kc, pa)
+			case mc%mr != 0:
+				last := (rstrips - 1) * mr
+				packA(mr, transA, a, lda, alpha, i0+last, mc-last, p0, kc, pa[last*kc:])
+			}
 			for js := range strips {
 				j := js * nr
 				nj := min(nr, n-j)
@@ -146,6 +155,10 @@ func sgemmInPlaceB(transA bool, m, n, k int, alpha float32, a []float32, lda int
 					i := i0 + is*mr
 					mi := min(mr, m-i)
 					as := &pa[is*kc*mr]
+					if mi == mr && inPlaceA {
+						sgemmKernel8x32ss(kc, &a[i*lda+p0], lda, bs, ldb, &c[i*ldc+j], ldc, mask, acc)
+						continue
+					}
 					if mi == mr {
 						sgemmKernel8x32s(kc, as, bs, ldb, &c[i*ldc+j], ldc, mask, acc)
 						continue
@@ -272,17 +285,20 @@ func packA(asmMR int, trans bool, a []float32, lda int, alpha float32, i0, mc, p
 		if mi < asmMR {
 			clear(strip)
 		}
+		if trans {
+			// Step p of the strip is mi consecutive values of row p0+p of the stored A.
+			for p := range kc {
+				dst := strip[p*asmMR:][:mi]
+				for q, v := range a[(p0+p)*lda+i0+r0:][:mi] {
+					dst[q] = alpha * v
+				}
+			}
+			continue
+		}
 		for q := range mi {
-			i := i0 + r0 + q
-			if !trans {
-				src := a[i*lda+p0:][:kc]
-				for p, v := range src {
-					strip[p*asmMR+q] = alpha * v
-				}
-			} else {
-				for p := range kc {
-					strip[p*asmMR+q] = alpha * a[(p0+p)*lda+i]
-				}
+			src := a[(i0+r0+q)*lda+p0:][:kc]
+			for p, v := range src {
+				strip[p*asmMR+q] = alpha * v
 			}
 		}
 	}
