@@ -14,7 +14,9 @@ import (
 // and every product lands in NCHW order with no transposes of activations. The batch is
 // split over goroutines with [Parallel]; each worker has its own col buffer from the
 // scratch pool. A 1x1 kernel with stride 1 and no padding skips im2col: the image
-// [C, H*W] already is col.
+// [C, H*W] already is col. On the AVX-512 path, float32 convolutions with stride 1 skip it
+// too: their products read shifted views of a padded copy of the image in place
+// (conv_implicit.go).
 
 // mustOut validates p for the kernel named op and returns the output height and width.
 // It panics on values that no caller should produce: convgraph's nn package checks
@@ -60,6 +62,10 @@ func Conv2D[T Float](p Conv2DParams, x, w, y []T) {
 	mustLen(op, "x", x, p.N*chw)
 	mustLen(op, "w", w, p.F*ckk)
 	mustLen(op, "y", y, p.N*p.F*ohw)
+	if implicitConv[T](&p) {
+		conv2DImplicit(&p, f32s(x), f32s(w), f32s(y))
+		return
+	}
 	direct := p.pointwise()
 	gemm := gemmFor[T](splitsBatch(p.N))
 	Parallel(p.N, func(lo, hi int) {
@@ -196,7 +202,16 @@ func Conv2DBackwardKernel[T Float](p Conv2DParams, x, dy, dw []T) {
 	// so dw does not depend on the number of threads or on which finishes first: the same
 	// seed trains to the same weights on 1 core or 8.
 	chunks := (p.N + kernelGradChunk - 1) / kernelGradChunk
+	var g *implicitGeom
+	if implicitConv[T](&p) {
+		geom := newImplicitGeom(&p)
+		g = &geom
+	}
 	if chunks == 1 {
+		if g != nil {
+			conv2DKernelGradImplicit(&p, g, f32s(x), f32s(dy), f32s(dw), 0, p.N)
+			return
+		}
 		conv2DKernelGrad(&p, oh, ow, direct, Gemm[T], x, dy, dw, 0, p.N)
 		return
 	}
@@ -205,7 +220,12 @@ func Conv2DBackwardKernel[T Float](p Conv2DParams, x, dy, dw []T) {
 	Parallel(chunks, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			buf := getScratch[T](fckk)
-			conv2DKernelGrad(&p, oh, ow, direct, gemm, x, dy, *buf, c*kernelGradChunk, min((c+1)*kernelGradChunk, p.N))
+			first, last := c*kernelGradChunk, min((c+1)*kernelGradChunk, p.N)
+			if g != nil {
+				conv2DKernelGradImplicit(&p, g, f32s(x), f32s(dy), f32s(*buf), first, last)
+			} else {
+				conv2DKernelGrad(&p, oh, ow, direct, gemm, x, dy, *buf, first, last)
+			}
 			parts[c] = buf
 		}
 	})

@@ -422,3 +422,22 @@ func TestConv2DBackwardKernelIndependentOfThreads(t *testing.T) {
 		}
 	}
 }
+
+// On the AVX-512 path, float32 convolutions with stride 1 run as implicit GEMMs (no
+// im2col), so TestConv2D's stride-1 cases check that path there; float64, strided and
+// unpadded 1x1 convolutions keep im2col.
+func TestConv2DImplicitPath(t *testing.T) {
+	if Backend() != PathAsm || AsmISA() != "avx512" {
+		t.Skipf("compute path %s: no implicit convolutions", Backend())
+	}
+	for _, tc := range convCases {
+		p := tc.p
+		want := p.StrideH == 1 && p.StrideW == 1 && !p.pointwise()
+		if got := implicitConv[float32](&p); got != want {
+			t.Errorf("%s: implicitConv[float32] = %v, want %v", tc.name, got, want)
+		}
+		if implicitConv[float64](&p) || implicitConv[namedFloat](&p) {
+			t.Errorf("%s: implicit convolution for float64 or a named type", tc.name)
+		}
+	}
+}

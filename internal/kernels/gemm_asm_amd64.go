@@ -31,12 +31,17 @@ func sgemmKernel8x32s(k int, a, b *float32, ldb int, c *float32, ldc int, mask u
 //go:noescape
 func sgemmKernel8x32ss(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)
 
-// sgemmKernelNT4x4 computes a 4x4 block of A×Bᵀ from four rows of A and four rows of B
-// read in place (row strides lda, ldb), overwriting the block of C (acc false) or adding
-// to it (acc true). It needs AVX-512.
+// sgemmKernelNT4x4 computes a 4x4 block of A×Bᵀ from four rows of A (row stride lda) and
+// four rows of B at b+boffs[0..3], read in place, overwriting the block of C (acc false) or
+// adding to it (acc true). It needs AVX-512.
 //
 //go:noescape
-func sgemmKernelNT4x4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+func sgemmKernelNT4x4(k int, a *float32, lda int, b *float32, boffs *int, c *float32, ldc int, acc bool)
+
+// sgemmKernel8x32si is sgemmKernel8x32ss with row p of B at b+offs[p].
+//
+//go:noescape
+func sgemmKernel8x32si(k int, a *float32, lda int, b *float32, offs *int, c *float32, ldc int, mask uint32, acc bool)
 
 var asmOnce sync.Once
 

@@ -329,10 +329,11 @@ store8x32s:
 	VZEROUPPER
 	RET
 
-// func sgemmKernelNT4x4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// func sgemmKernelNT4x4(k int, a *float32, lda int, b *float32, boffs *int, c *float32, ldc int, acc bool)
 //
-// c[i*ldc+j] (+)= sum over p < k of a[i*lda+p] * b[j*ldb+p], for i, j < 4: four rows of A
-// against four rows of B, both read in place along p (C = A×Bᵀ, as in a kernel gradient,
+// c[i*ldc+j] (+)= sum over p < k of a[i*lda+p] * b[boffs[j]+p], for i, j < 4: four rows of
+// A against four rows of B (anywhere in b: boffs holds their offsets, in elements), both
+// read in place along p (C = A×Bᵀ, as in a kernel gradient,
 // where both operands run along the output positions). Each of the 16 sums is a ZMM of 16
 // partial sums (Z0..Z15, Z(4i+j)); the last k%16 steps load under a mask. The partial
 // sums are then reduced across lanes with shuffles into the 4x4 block, row i in the i-th
@@ -345,9 +346,11 @@ TEXT ·sgemmKernelNT4x4(SB), NOSPLIT, $0-57
 	SHLQ $2, R10
 	LEAQ (R10)(R10*2), R11
 	MOVQ b+24(FP), DI
-	MOVQ ldb+32(FP), R12
-	SHLQ $2, R12
-	LEAQ (R12)(R12*2), R13
+	MOVQ boffs+32(FP), AX
+	MOVQ (AX), R12
+	MOVQ 8(AX), R13
+	MOVQ 16(AX), BX
+	MOVQ 24(AX), R15
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
@@ -376,22 +379,22 @@ loopNT:
 	VMOVUPS (SI)(R10*1), Z17
 	VMOVUPS (SI)(R10*2), Z18
 	VMOVUPS (SI)(R11*1), Z19
-	VMOVUPS (DI), Z20
+	VMOVUPS (DI)(R12*4), Z20
 	VFMADD231PS Z20, Z16, Z0
 	VFMADD231PS Z20, Z17, Z4
 	VFMADD231PS Z20, Z18, Z8
 	VFMADD231PS Z20, Z19, Z12
-	VMOVUPS (DI)(R12*1), Z21
+	VMOVUPS (DI)(R13*4), Z21
 	VFMADD231PS Z21, Z16, Z1
 	VFMADD231PS Z21, Z17, Z5
 	VFMADD231PS Z21, Z18, Z9
 	VFMADD231PS Z21, Z19, Z13
-	VMOVUPS (DI)(R12*2), Z22
+	VMOVUPS (DI)(BX*4), Z22
 	VFMADD231PS Z22, Z16, Z2
 	VFMADD231PS Z22, Z17, Z6
 	VFMADD231PS Z22, Z18, Z10
 	VFMADD231PS Z22, Z19, Z14
-	VMOVUPS (DI)(R13*1), Z23
+	VMOVUPS (DI)(R15*4), Z23
 	VFMADD231PS Z23, Z16, Z3
 	VFMADD231PS Z23, Z17, Z7
 	VFMADD231PS Z23, Z18, Z11
@@ -412,22 +415,22 @@ tailNT:
 	VMOVUPS.Z (SI)(R10*1), K1, Z17
 	VMOVUPS.Z (SI)(R10*2), K1, Z18
 	VMOVUPS.Z (SI)(R11*1), K1, Z19
-	VMOVUPS.Z (DI), K1, Z20
+	VMOVUPS.Z (DI)(R12*4), K1, Z20
 	VFMADD231PS Z20, Z16, Z0
 	VFMADD231PS Z20, Z17, Z4
 	VFMADD231PS Z20, Z18, Z8
 	VFMADD231PS Z20, Z19, Z12
-	VMOVUPS.Z (DI)(R12*1), K1, Z21
+	VMOVUPS.Z (DI)(R13*4), K1, Z21
 	VFMADD231PS Z21, Z16, Z1
 	VFMADD231PS Z21, Z17, Z5
 	VFMADD231PS Z21, Z18, Z9
 	VFMADD231PS Z21, Z19, Z13
-	VMOVUPS.Z (DI)(R12*2), K1, Z22
+	VMOVUPS.Z (DI)(BX*4), K1, Z22
 	VFMADD231PS Z22, Z16, Z2
 	VFMADD231PS Z22, Z17, Z6
 	VFMADD231PS Z22, Z18, Z10
 	VFMADD231PS Z22, Z19, Z14
-	VMOVUPS.Z (DI)(R13*1), K1, Z23
+	VMOVUPS.Z (DI)(R15*4), K1, Z23
 	VFMADD231PS Z23, Z16, Z3
 	VFMADD231PS Z23, Z17, Z7
 	VFMADD231PS Z23, Z18, Z11
@@ -626,6 +629,150 @@ loop8x32ss:
 	RET
 
 store8x32ss:
+	VMOVUPS Z4, K1, (DX)
+	VMOVUPS Z5, K2, 64(DX)
+	ADDQ R8, DX
+	VMOVUPS Z6, K1, (DX)
+	VMOVUPS Z7, K2, 64(DX)
+	ADDQ R8, DX
+	VMOVUPS Z8, K1, (DX)
+	VMOVUPS Z9, K2, 64(DX)
+	ADDQ R8, DX
+	VMOVUPS Z10, K1, (DX)
+	VMOVUPS Z11, K2, 64(DX)
+	ADDQ R8, DX
+	VMOVUPS Z12, K1, (DX)
+	VMOVUPS Z13, K2, 64(DX)
+	ADDQ R8, DX
+	VMOVUPS Z14, K1, (DX)
+	VMOVUPS Z15, K2, 64(DX)
+	ADDQ R8, DX
+	VMOVUPS Z16, K1, (DX)
+	VMOVUPS Z17, K2, 64(DX)
+	ADDQ R8, DX
+	VMOVUPS Z18, K1, (DX)
+	VMOVUPS Z19, K2, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemmKernel8x32si(k int, a *float32, lda int, b *float32, offs *int, c *float32, ldc int, mask uint32, acc bool)
+//
+// sgemmKernel8x32ss with B's rows anywhere: step p reads the 32 values at b + offs[p]
+// (in elements), under mask. An implicit-GEMM convolution passes the padded image as b and
+// the offset of each (channel, kernel tap) as offs, so the rows of B are shifted views of
+// the image and no im2col copy is made. k >= 1.
+TEXT ·sgemmKernel8x32si(SB), NOSPLIT, $0-61
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R10
+	SHLQ $2, R10
+	LEAQ (R10)(R10*2), R11
+	LEAQ (SI)(R10*4), R14
+	MOVQ b+24(FP), DI
+	MOVQ offs+32(FP), R15
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
+	SHLQ $2, R8
+	MOVL mask+56(FP), AX
+	KMOVW AX, K1
+	SHRL $16, AX
+	KMOVW AX, K2
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+
+loop8x32si:
+	MOVQ (R15), BX
+	VMOVUPS.Z (DI)(BX*4), K1, Z0
+	VMOVUPS.Z 64(DI)(BX*4), K2, Z1
+	VBROADCASTSS (SI), Z2
+	VFMADD231PS Z0, Z2, Z4
+	VFMADD231PS Z1, Z2, Z5
+	VBROADCASTSS (SI)(R10*1), Z3
+	VFMADD231PS Z0, Z3, Z6
+	VFMADD231PS Z1, Z3, Z7
+	VBROADCASTSS (SI)(R10*2), Z2
+	VFMADD231PS Z0, Z2, Z8
+	VFMADD231PS Z1, Z2, Z9
+	VBROADCASTSS (SI)(R11*1), Z3
+	VFMADD231PS Z0, Z3, Z10
+	VFMADD231PS Z1, Z3, Z11
+	VBROADCASTSS (R14), Z2
+	VFMADD231PS Z0, Z2, Z12
+	VFMADD231PS Z1, Z2, Z13
+	VBROADCASTSS (R14)(R10*1), Z3
+	VFMADD231PS Z0, Z3, Z14
+	VFMADD231PS Z1, Z3, Z15
+	VBROADCASTSS (R14)(R10*2), Z2
+	VFMADD231PS Z0, Z2, Z16
+	VFMADD231PS Z1, Z2, Z17
+	VBROADCASTSS (R14)(R11*1), Z3
+	VFMADD231PS Z0, Z3, Z18
+	VFMADD231PS Z1, Z3, Z19
+	ADDQ $4, SI
+	ADDQ $4, R14
+	ADDQ $8, R15
+	DECQ CX
+	JNZ  loop8x32si
+
+	CMPB acc+60(FP), $0
+	JEQ  store8x32si
+	VADDPS (DX), Z4, K1, Z4
+	VMOVUPS Z4, K1, (DX)
+	VADDPS 64(DX), Z5, K2, Z5
+	VMOVUPS Z5, K2, 64(DX)
+	ADDQ R8, DX
+	VADDPS (DX), Z6, K1, Z6
+	VMOVUPS Z6, K1, (DX)
+	VADDPS 64(DX), Z7, K2, Z7
+	VMOVUPS Z7, K2, 64(DX)
+	ADDQ R8, DX
+	VADDPS (DX), Z8, K1, Z8
+	VMOVUPS Z8, K1, (DX)
+	VADDPS 64(DX), Z9, K2, Z9
+	VMOVUPS Z9, K2, 64(DX)
+	ADDQ R8, DX
+	VADDPS (DX), Z10, K1, Z10
+	VMOVUPS Z10, K1, (DX)
+	VADDPS 64(DX), Z11, K2, Z11
+	VMOVUPS Z11, K2, 64(DX)
+	ADDQ R8, DX
+	VADDPS (DX), Z12, K1, Z12
+	VMOVUPS Z12, K1, (DX)
+	VADDPS 64(DX), Z13, K2, Z13
+	VMOVUPS Z13, K2, 64(DX)
+	ADDQ R8, DX
+	VADDPS (DX), Z14, K1, Z14
+	VMOVUPS Z14, K1, (DX)
+	VADDPS 64(DX), Z15, K2, Z15
+	VMOVUPS Z15, K2, 64(DX)
+	ADDQ R8, DX
+	VADDPS (DX), Z16, K1, Z16
+	VMOVUPS Z16, K1, (DX)
+	VADDPS 64(DX), Z17, K2, Z17
+	VMOVUPS Z17, K2, 64(DX)
+	ADDQ R8, DX
+	VADDPS (DX), Z18, K1, Z18
+	VMOVUPS Z18, K1, (DX)
+	VADDPS 64(DX), Z19, K2, Z19
+	VMOVUPS Z19, K2, 64(DX)
+	VZEROUPPER
+	RET
+
+store8x32si:
 	VMOVUPS Z4, K1, (DX)
 	VMOVUPS Z5, K2, 64(DX)
 	ADDQ R8, DX

@@ -1,5 +1,7 @@
 package kernels
 
+import "fmt"
+
 // The blocked SGEMM around an assembly micro-kernel (the GotoBLAS/BLIS scheme): C is
 // scaled by beta once; then for each depth block of asmKC steps, a block of B is packed
 // into nr-column strips, and for each block of asmMC rows of A, alpha*A is packed into
@@ -185,35 +187,59 @@ func sgemmInPlaceB(transA bool, m, n, k int, alpha float32, a []float32, lda int
 // packing B is cheaper.
 const ntMinDepth = 128
 
-// sgemmNT computes C = A×Bᵀ (acc false) or C += A×Bᵀ (acc true) with sgemmKernelNT4x4 on
-// 4x4 blocks, reading the rows of A and B where they lie. The rows and columns past the
-// last multiple of 4 go through the same kernel on zero-padded copies of the last rows of
-// A and B, so every element sums its products in the same order. A convolution's kernel
-// gradient, dw = dy × colᵀ, is such a product with a long depth (the output positions):
-// packing its B (colᵀ) transposed cost more than the product (45 GFLOP/s on one core for
-// resnet-small's 16-channel layers, 16x144x784; 245 this way).
+// sgemmNT computes C = A×Bᵀ (acc false) or C += A×Bᵀ (acc true) for row-major A and B;
+// see sgemmNTRows.
 func sgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb int, acc bool, c []float32, ldc int) {
+	sgemmNTRows(m, n, k, a, lda, b, nil, ldb, acc, c, ldc)
+}
+
+// sgemmNTRows computes C = A×Bᵀ (acc false) or C += A×Bᵀ (acc true), where row j of B is
+// b[boffs[j]:][:k] (b[j*ldb:][:k] when boffs is nil), with sgemmKernelNT4x4 on 4x4 blocks, reading the rows of A and B where
+// they lie. The rows and columns past the last multiple of 4 go through the same kernel on
+// zero-padded copies of the last rows of A and B, so every element sums its products in
+// the same order. A convolution's kernel gradient, dw = dy × colᵀ, is such a product with
+// a long depth (the output positions): packing its B (colᵀ) transposed cost more than the
+// product (45 GFLOP/s on one core for resnet-small's 16-channel layers, 16x144x784; 245
+// this way). Each row of B must have k elements in b.
+func sgemmNTRows(m, n, k int, a []float32, lda int, b []float32, boffs []int, ldb int, acc bool, c []float32, ldc int) {
+	off := func(j int) int { return j * ldb }
+	if boffs != nil {
+		if len(boffs) < n {
+			panic(fmt.Sprintf("kernels: sgemmNTRows: %d row offsets for %d rows", len(boffs), n))
+		}
+		for _, o := range boffs[:n] {
+			if o < 0 || o+k > len(b) {
+				panic(fmt.Sprintf("kernels: sgemmNTRows: row at %d+%d outside B's %d elements", o, k, len(b)))
+			}
+		}
+		off = func(j int) int { return boffs[j] }
+	}
 	m4, n4 := m&^3, n&^3
+	var o [4]int
 	for i := 0; i < m4; i += 4 {
 		for j := 0; j < n4; j += 4 {
-			sgemmKernelNT4x4(k, &a[i*lda], lda, &b[j*ldb], ldb, &c[i*ldc+j], ldc, acc)
+			o = [4]int{off(j), off(j + 1), off(j + 2), off(j + 3)}
+			sgemmKernelNT4x4(k, &a[i*lda], lda, &b[0], &o[0], &c[i*ldc+j], ldc, acc)
 		}
 	}
 	if m4 == m && n4 == n {
 		return
 	}
-	// padRows copies rows lo..hi-1 of x (stride ld) into a zeroed 4-row block of stride k.
-	padRows := func(x []float32, ld, lo, hi int) *[]float32 {
+	// padRows copies up to 4 rows into a zeroed 4-row block of stride k.
+	padRows := func(row func(r int) []float32, lo, hi int) *[]float32 {
 		buf := getScratch[float32](4 * k)
 		clear(*buf)
 		for r := lo; r < hi; r++ {
-			copy((*buf)[(r-lo)*k:][:k], x[r*ld:][:k])
+			copy((*buf)[(r-lo)*k:][:k], row(r))
 		}
 		return buf
 	}
+	aRow := func(r int) []float32 { return a[r*lda:][:k] }
+	bRow := func(r int) []float32 { return b[off(r):][:k] }
+	packed := [4]int{0, k, 2 * k, 3 * k}
 	var block [16]float32
-	edge := func(ap *float32, lda int, bp *float32, ldb int, i, j int) {
-		sgemmKernelNT4x4(k, ap, lda, bp, ldb, &block[0], 4, false)
+	edge := func(ap *float32, lda int, bp *float32, bo *int, i, j int) {
+		sgemmKernelNT4x4(k, ap, lda, bp, bo, &block[0], 4, false)
 		for r := range min(4, m-i) {
 			for q := range min(4, n-j) {
 				v := block[r*4+q]
@@ -225,22 +251,23 @@ func sgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb int, acc bool, 
 		}
 	}
 	if n4 < n {
-		bEdge := padRows(b, ldb, n4, n)
+		bEdge := padRows(bRow, n4, n)
 		defer putScratch(bEdge)
 		for i := 0; i < m4; i += 4 {
-			edge(&a[i*lda], lda, &(*bEdge)[0], k, i, n4)
+			edge(&a[i*lda], lda, &(*bEdge)[0], &packed[0], i, n4)
 		}
 	}
 	if m4 < m {
-		aEdge := padRows(a, lda, m4, m)
+		aEdge := padRows(aRow, m4, m)
 		defer putScratch(aEdge)
 		for j := 0; j < n; j += 4 {
 			if j < n4 {
-				edge(&(*aEdge)[0], k, &b[j*ldb], ldb, m4, j)
+				o = [4]int{off(j), off(j + 1), off(j + 2), off(j + 3)}
+				edge(&(*aEdge)[0], k, &b[0], &o[0], m4, j)
 				continue
 			}
-			bEdge := padRows(b, ldb, n4, n)
-			edge(&(*aEdge)[0], k, &(*bEdge)[0], k, m4, j)
+			bEdge := padRows(bRow, n4, n)
+			edge(&(*aEdge)[0], k, &(*bEdge)[0], &packed[0], m4, j)
 			putScratch(bEdge)
 		}
 	}

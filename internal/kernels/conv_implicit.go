@@ -1,0 +1,185 @@
+package kernels
+
+import "unsafe"
+
+// Implicit-GEMM convolutions (stride 1, float32, the AVX-512 path). im2col copies every
+// input value KH*KW times before a product reads them once; here the product reads the
+// image itself. The image [C,H,W] is first copied once into a zero-padded image
+// [C,Hp,Wp]. On that image, the window of the output at (r, q) starts at r*Wp+q, and kernel
+// tap (kh, kw) of channel c adds c*Hp*Wp + kh*dh*Wp + kw*dw. So if the outputs are numbered
+// on a grid as wide as the padded image, p = r*Wp + q (the last Wp-OW columns of each row
+// are computed and thrown away), row (c, kh, kw) of the column matrix is the padded image
+// shifted by that offset: the assembly kernels read those rows in place through a table of
+// offsets. The forward product writes the wide grid and the valid columns are copied out;
+// the kernel gradient multiplies dy, spread onto the wide grid with zeros in the extra
+// columns, by the same shifted rows.
+//
+// resnet-small's training step spent 22% of its time in im2col on this path; the pad, the
+// copy out and the spread cost about a fifth of that.
+
+// implicitGeom is the padded layout of one image for an implicit convolution.
+type implicitGeom struct {
+	hp, wp, plane int // padded height, width, hp*wp
+	oh, ow        int // output height and width
+	nw            int // outputs on the wide grid, oh*wp
+	size          int // padded image plus the slack the last row's extra columns read
+	offs          []int
+}
+
+// implicitConv reports whether p's products run as implicit GEMMs: float32 on the AVX-512
+// assembly path, stride 1, and not a 1x1 kernel without padding (whose image already is
+// its column matrix).
+func implicitConv[T Float](p *Conv2DParams) bool {
+	var zero T
+	if _, f32 := any(zero).(float32); !f32 {
+		return false
+	}
+	be := current()
+	return be.name == PathAsm && asmISA == "avx512" &&
+		p.StrideH == 1 && p.StrideW == 1 && !p.pointwise()
+}
+
+func newImplicitGeom(p *Conv2DParams) implicitGeom {
+	g := implicitGeom{hp: p.H + p.PadTop + p.PadBottom, wp: p.W + p.PadLeft + p.PadRight,
+		oh: p.OutH(), ow: p.OutW()}
+	g.plane = g.hp * g.wp
+	g.nw = g.oh * g.wp
+	// The last row's extra columns of the last tap read up to (KW-1)*dw past the end.
+	g.size = p.C*g.plane + (p.KW-1)*p.DilationW
+	g.offs = make([]int, 0, p.C*p.KH*p.KW)
+	for c := range p.C {
+		for kh := range p.KH {
+			for kw := range p.KW {
+				g.offs = append(g.offs, c*g.plane+kh*p.DilationH*g.wp+kw*p.DilationW)
+			}
+		}
+	}
+	return g
+}
+
+// pad writes image x [C,H,W] into xp (g.size elements), zeros around it and in the slack.
+func (g *implicitGeom) pad(p *Conv2DParams, x, xp []float32) {
+	hw := p.H * p.W
+	for c := range p.C {
+		dst := xp[c*g.plane : (c+1)*g.plane]
+		clear(dst[:p.PadTop*g.wp])
+		clear(dst[(p.PadTop+p.H)*g.wp:])
+		for r := range p.H {
+			row := dst[(p.PadTop+r)*g.wp:][:g.wp]
+			clear(row[:p.PadLeft])
+			copy(row[p.PadLeft:], x[c*hw+r*p.W:][:p.W])
+			clear(row[p.PadLeft+p.W:])
+		}
+	}
+	clear(xp[p.C*g.plane : g.size])
+}
+
+func f32s[T Float](s []T) []float32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&s[0])), len(s))
+}
+
+// conv2DImplicit is Conv2D's implicit form (see implicitConv).
+func conv2DImplicit(p *Conv2DParams, x, w, y []float32) {
+	g := newImplicitGeom(p)
+	ckk, chw, ohw := p.C*p.KH*p.KW, p.C*p.H*p.W, g.oh*g.ow
+	Parallel(p.N, func(lo, hi int) {
+		xpBuf, ywBuf := getScratch[float32](g.size), getScratch[float32](p.F*g.nw)
+		defer putScratch(xpBuf)
+		defer putScratch(ywBuf)
+		xp, yw := *xpBuf, *ywBuf
+		for i := lo; i < hi; i++ {
+			g.pad(p, x[i*chw:(i+1)*chw], xp)
+			sgemmIndirect(p.F, g.nw, ckk, w, ckk, xp, g.offs, yw, g.nw)
+			yi := y[i*p.F*ohw : (i+1)*p.F*ohw]
+			for f := range p.F {
+				for r := range g.oh {
+					copy(yi[f*ohw+r*g.ow:][:g.ow], yw[f*g.nw+r*g.wp:][:g.ow])
+				}
+			}
+		}
+	})
+}
+
+// conv2DKernelGradImplicit overwrites dw [F, C*KH*KW] with the kernel gradient of images
+// lo..hi-1, as conv2DKernelGrad does, without im2col.
+func conv2DKernelGradImplicit(p *Conv2DParams, g *implicitGeom, x, dy, dw []float32, lo, hi int) {
+	ckk, chw, ohw := p.C*p.KH*p.KW, p.C*p.H*p.W, g.oh*g.ow
+	xpBuf, dywBuf := getScratch[float32](g.size), getScratch[float32](p.F*g.nw)
+	defer putScratch(xpBuf)
+	defer putScratch(dywBuf)
+	xp, dyw := *xpBuf, *dywBuf
+	for i := lo; i < hi; i++ {
+		g.pad(p, x[i*chw:(i+1)*chw], xp)
+		dyi := dy[i*p.F*ohw : (i+1)*p.F*ohw]
+		for f := range p.F {
+			for r := range g.oh {
+				row := dyw[f*g.nw+r*g.wp:][:g.wp]
+				copy(row, dyi[f*ohw+r*g.ow:][:g.ow])
+				clear(row[g.ow:])
+			}
+		}
+		sgemmNTRows(p.F, ckk, g.nw, dyw, g.nw, xp, g.offs, 0, i > lo, dw, ckk)
+	}
+}
+
+// sgemmIndirect computes C = A×B for an untransposed A (m×k, row stride lda) and a B whose
+// row p is b[offs[p]:][:n], with sgemmKernel8x32si; rows of A past the last multiple of 8
+// go through the kernel on a zero-padded copy. Every row of B must have n elements in b.
+func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, offs []int, c []float32, ldc int) {
+	const mr, nr = 8, 32
+	if len(offs) < k {
+		panic("kernels: sgemmIndirect: fewer row offsets than the depth")
+	}
+	for _, o := range offs[:k] {
+		if o < 0 || o+n > len(b) {
+			panic("kernels: sgemmIndirect: a row of B lies outside b")
+		}
+	}
+	if m < 1 || n < 1 || k < 1 || lda < k || ldc < n || len(a) < (m-1)*lda+k || len(c) < (m-1)*ldc+n {
+		panic("kernels: sgemmIndirect: A or C too short for their shape")
+	}
+	strips := (n + nr - 1) / nr
+	m8 := m &^ (mr - 1)
+	var edge [mr * nr]float32
+	var aEdge *[]float32
+	if m8 < m {
+		aEdge = getScratch[float32](mr * min(k, asmKC))
+		defer putScratch(aEdge)
+	}
+	for p0 := 0; p0 < k; p0 += asmKC {
+		kc := min(asmKC, k-p0)
+		acc := p0 > 0
+		if aEdge != nil {
+			pa := (*aEdge)[:mr*kc]
+			clear(pa)
+			for r := range m - m8 {
+				copy(pa[r*kc:][:kc], a[(m8+r)*lda+p0:][:kc])
+			}
+		}
+		for js := range strips {
+			j := js * nr
+			nj := min(nr, n-j)
+			mask := uint32(1)<<nj - 1 // nj == 32 gives all ones
+			for i := 0; i < m8; i += mr {
+				sgemmKernel8x32si(kc, &a[i*lda+p0], lda, &b[j], &offs[p0], &c[i*ldc+j], ldc, mask, acc)
+			}
+			if aEdge == nil {
+				continue
+			}
+			sgemmKernel8x32si(kc, &(*aEdge)[0], kc, &b[j], &offs[p0], &edge[0], nr, mask, false)
+			for r := range m - m8 {
+				dst := c[(m8+r)*ldc+j:][:nj]
+				if !acc {
+					copy(dst, edge[r*nr:][:nj])
+					continue
+				}
+				for q, v := range edge[r*nr:][:nj] {
+					dst[q] += v
+				}
+			}
+		}
+	}
+}
