@@ -33,6 +33,10 @@ func Activate[T Float](act Activation, alpha T, x, y []T) {
 	y = y[:len(x)]
 	switch act {
 	case ReLU:
+		if len(x) > 0 && isF32[T]() && avx512Elementwise() {
+			reluForward32(&f32s(x)[0], &f32s(y)[0], len(x))
+			return
+		}
 		for i, v := range x {
 			y[i] = max(v, 0)
 		}

@@ -1,7 +1,5 @@
 package kernels
 
-import "unsafe"
-
 // Implicit-GEMM convolutions (stride 1, float32, the AVX-512 path). im2col copies every
 // input value KH*KW times before a product reads them once; here the product reads the
 // image itself. The image [C,H,W] is first copied once into a zero-padded image
@@ -30,13 +28,7 @@ type implicitGeom struct {
 // assembly path, stride 1, and not a 1x1 kernel without padding (whose image already is
 // its column matrix).
 func implicitConv[T Float](p *Conv2DParams) bool {
-	var zero T
-	if _, f32 := any(zero).(float32); !f32 {
-		return false
-	}
-	be := current()
-	return be.name == PathAsm && asmISA == "avx512" &&
-		p.StrideH == 1 && p.StrideW == 1 && !p.pointwise()
+	return isF32[T]() && avx512Elementwise() && p.StrideH == 1 && p.StrideW == 1 && !p.pointwise()
 }
 
 func newImplicitGeom(p *Conv2DParams) implicitGeom {
@@ -57,28 +49,24 @@ func newImplicitGeom(p *Conv2DParams) implicitGeom {
 	return g
 }
 
-// pad writes image x [C,H,W] into xp (g.size elements), zeros around it and in the slack.
+// pad writes image x [C,H,W] into the interior of xp (g.size elements). The zeros around
+// it and in the slack are written by clear(xp) once per buffer: pad leaves them alone, so
+// one buffer serves every image of a batch.
 func (g *implicitGeom) pad(p *Conv2DParams, x, xp []float32) {
 	hw := p.H * p.W
+	if p.PadLeft == 0 && p.PadRight == 0 {
+		for c := range p.C {
+			copy(xp[c*g.plane+p.PadTop*g.wp:][:hw], x[c*hw:][:hw])
+		}
+		return
+	}
 	for c := range p.C {
-		dst := xp[c*g.plane : (c+1)*g.plane]
-		clear(dst[:p.PadTop*g.wp])
-		clear(dst[(p.PadTop+p.H)*g.wp:])
+		dst := xp[c*g.plane+p.PadTop*g.wp+p.PadLeft:]
+		src := x[c*hw:][:hw]
 		for r := range p.H {
-			row := dst[(p.PadTop+r)*g.wp:][:g.wp]
-			clear(row[:p.PadLeft])
-			copy(row[p.PadLeft:], x[c*hw+r*p.W:][:p.W])
-			clear(row[p.PadLeft+p.W:])
+			copy(dst[r*g.wp:][:p.W], src[r*p.W:][:p.W])
 		}
 	}
-	clear(xp[p.C*g.plane : g.size])
-}
-
-func f32s[T Float](s []T) []float32 {
-	if len(s) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(&s[0])), len(s))
 }
 
 // conv2DImplicit is Conv2D's implicit form (see implicitConv).
@@ -90,6 +78,7 @@ func conv2DImplicit(p *Conv2DParams, x, w, y []float32) {
 		defer putScratch(xpBuf)
 		defer putScratch(ywBuf)
 		xp, yw := *xpBuf, *ywBuf
+		clear(xp)
 		for i := lo; i < hi; i++ {
 			g.pad(p, x[i*chw:(i+1)*chw], xp)
 			sgemmIndirect(p.F, g.nw, ckk, w, ckk, xp, g.offs, yw, g.nw)
@@ -111,6 +100,7 @@ func conv2DKernelGradImplicit(p *Conv2DParams, g *implicitGeom, x, dy, dw []floa
 	defer putScratch(xpBuf)
 	defer putScratch(dywBuf)
 	xp, dyw := *xpBuf, *dywBuf
+	clear(xp)
 	for i := lo; i < hi; i++ {
 		g.pad(p, x[i*chw:(i+1)*chw], xp)
 		dyi := dy[i*p.F*ohw : (i+1)*p.F*ohw]

@@ -88,6 +88,7 @@ func rows4[T Float](x []T, off, inner int) (r0, r1, r2, r3 []T) {
 
 // Normalize computes y = (x - mean[c]) / sqrt(variance[c] + eps) * gamma[c] + beta[c].
 func Normalize[T Float](n, c, inner int, x []T, mean, variance []float64, eps float64, gamma, beta, y []T) {
+	asm := inner > 0 && isF32[T]() && avx512Elementwise()
 	Split(n*c, inner, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			ch := r % c
@@ -96,6 +97,10 @@ func Normalize[T Float](n, c, inner int, x []T, mean, variance []float64, eps fl
 			shift := float64(beta[ch]) - mean[ch]*scale
 			off := r * inner
 			ys := y[off : off+inner]
+			if asm {
+				normalize32(&f32s(x)[off], &f32s(ys)[0], inner, scale, shift)
+				continue
+			}
 			for i, v := range x[off : off+inner] {
 				ys[i] = T(float64(v)*scale + shift)
 			}
@@ -199,6 +204,7 @@ func NormalizeBackward[T Float](n, c, inner int, x []T, mean, variance []float64
 // and sdyx of [NormalizeSums], so that a caller that also wants dgamma and dbeta sums once.
 func NormalizeInputGrad[T Float](n, c, inner int, x []T, mean, variance []float64, eps float64, gamma, dy []T, sdy, sdyx []float64, dx []T) {
 	m := float64(n * inner)
+	asm := inner > 0 && isF32[T]() && avx512Elementwise()
 	Split(n*c, inner, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			ch := r % c
@@ -208,6 +214,10 @@ func NormalizeInputGrad[T Float](n, c, inner int, x []T, mean, variance []float6
 			off := r * inner
 			xs := x[off : off+inner]
 			ds, dxs := dy[off : off+inner][:len(xs)], dx[off : off+inner][:len(xs)]
+			if asm {
+				normInputGrad32(&f32s(xs)[0], &f32s(ds)[0], &f32s(dxs)[0], inner, mu, inv, m, s, sx, gm)
+				continue
+			}
 			for i, v := range xs {
 				xhat := (float64(v) - mu) * inv
 				dxs[i] = T(gm * (m*float64(ds[i]) - s - xhat*sx))

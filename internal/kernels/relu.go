@@ -22,6 +22,10 @@ func ReLUBackward[T Float](x, dy, dx []T) {
 
 func reluBackward32(x, dy, dx []float32) {
 	dy, dx = dy[:len(x)], dx[:len(x)]
+	if len(x) > 0 && avx512Elementwise() {
+		reluBackward32AVX512(&x[0], &dy[0], &dx[0], len(x))
+		return
+	}
 	for i, v := range x {
 		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & -b2u32(v > 0))
 	}

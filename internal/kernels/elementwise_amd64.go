@@ -1,0 +1,15 @@
+package kernels
+
+// AVX-512 element-wise kernels (elementwise_amd64.s); callers check avx512Elementwise.
+
+//go:noescape
+func reluForward32(x, y *float32, n int)
+
+//go:noescape
+func reluBackward32AVX512(x, dy, dx *float32, n int)
+
+//go:noescape
+func normalize32(x, y *float32, n int, scale, shift float64)
+
+//go:noescape
+func normInputGrad32(x, dy, dx *float32, n int, mu, inv, m, s, sx, gm float64)

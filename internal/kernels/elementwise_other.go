@@ -1,0 +1,19 @@
+//go:build !amd64
+
+package kernels
+
+// No assembly element-wise kernels off amd64; avx512Elementwise is always false there.
+
+func reluForward32(x, y *float32, n int) { panic("kernels: no assembly kernels on this architecture") }
+
+func reluBackward32AVX512(x, dy, dx *float32, n int) {
+	panic("kernels: no assembly kernels on this architecture")
+}
+
+func normalize32(x, y *float32, n int, scale, shift float64) {
+	panic("kernels: no assembly kernels on this architecture")
+}
+
+func normInputGrad32(x, dy, dx *float32, n int, mu, inv, m, s, sx, gm float64) {
+	panic("kernels: no assembly kernels on this architecture")
+}
