@@ -204,8 +204,7 @@ func Conv2DBackwardKernel[T Float](p Conv2DParams, x, dy, dw []T) {
 	chunks := (p.N + kernelGradChunk - 1) / kernelGradChunk
 	var g *implicitGeom
 	if implicitConv[T](&p) {
-		geom := newImplicitGeom(&p)
-		g = &geom
+		g = geomFor(&p)
 	}
 	if chunks == 1 {
 		if g != nil {
