@@ -13,3 +13,12 @@ func normalize32(x, y *float32, n int, scale, shift float64)
 
 //go:noescape
 func normInputGrad32(x, dy, dx *float32, n int, mu, inv, m, s, sx, gm float64)
+
+//go:noescape
+func rowSum32(x *float32, n int) float64
+
+//go:noescape
+func rowSqDev32(x *float32, n int, mu float64) float64
+
+//go:noescape
+func rowGradSums32(x, dy *float32, n int, mu, inv float64) (s, sx float64)

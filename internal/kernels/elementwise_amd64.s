@@ -169,3 +169,135 @@ tailG:
 doneG:
 	VZEROUPPER
 	RET
+
+// REDUCE8 adds the 8 float64 lanes of Z0 into X0's low lane.
+#define REDUCE8 \
+	VEXTRACTF64X4 $1, Z0, Y1 \
+	VADDPD Y1, Y0, Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPD X1, X0, X0 \
+	VUNPCKHPD X0, X0, X1 \
+	VADDSD X1, X0, X0
+
+// func rowSum32(x *float32, n int) float64
+//
+// The sum of x[0:n] in float64: eight lanes, each summing every eighth element in order,
+// then the lanes added pairwise.
+TEXT ·rowSum32(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VPXORQ Z0, Z0, Z0
+	MOVQ CX, AX
+	SHRQ $3, AX
+	JZ   tailRS
+loopRS:
+	VCVTPS2PD (SI), Z2
+	VADDPD Z2, Z0, Z0
+	ADDQ $32, SI
+	DECQ AX
+	JNZ  loopRS
+tailRS:
+	ANDQ $7, CX
+	JZ   doneRS
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Y3
+	VCVTPS2PD Y3, Z2
+	VADDPD Z2, Z0, Z0
+doneRS:
+	REDUCE8
+	MOVSD X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func rowSqDev32(x *float32, n int, mu float64) float64
+//
+// The sum of (x[i]-mu)² in float64, in rowSum32's order.
+TEXT ·rowSqDev32(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSD mu+16(FP), Z4
+	VPXORQ Z0, Z0, Z0
+	MOVQ CX, AX
+	SHRQ $3, AX
+	JZ   tailSD
+loopSD:
+	VCVTPS2PD (SI), Z2
+	VSUBPD Z4, Z2, Z2
+	VMULPD Z2, Z2, Z2
+	VADDPD Z2, Z0, Z0
+	ADDQ $32, SI
+	DECQ AX
+	JNZ  loopSD
+tailSD:
+	ANDQ $7, CX
+	JZ   doneSD
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Y3
+	VCVTPS2PD Y3, Z2
+	VSUBPD Z4, Z2, Z2
+	VMULPD Z2, Z2, Z2
+	VMOVAPD.Z Z2, K1, Z2 // the masked lanes add 0, not mu²
+	VADDPD Z2, Z0, Z0
+doneSD:
+	REDUCE8
+	MOVSD X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func rowGradSums32(x, dy *float32, n int, mu, inv float64) (s, sx float64)
+//
+// s = the sum of dy[i], sx = the sum of (dy[i]*(x[i]-mu))*inv, in float64, in rowSum32's
+// order.
+TEXT ·rowGradSums32(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ dy+8(FP), BX
+	MOVQ n+16(FP), CX
+	VBROADCASTSD mu+24(FP), Z4
+	VBROADCASTSD inv+32(FP), Z5
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z6, Z6, Z6
+	MOVQ CX, AX
+	SHRQ $3, AX
+	JZ   tailGS
+loopGS:
+	VCVTPS2PD (SI), Z2
+	VCVTPS2PD (BX), Z3
+	VADDPD Z3, Z0, Z0
+	VSUBPD Z4, Z2, Z2
+	VMULPD Z2, Z3, Z2
+	VMULPD Z5, Z2, Z2
+	VADDPD Z2, Z6, Z6
+	ADDQ $32, SI
+	ADDQ $32, BX
+	DECQ AX
+	JNZ  loopGS
+tailGS:
+	ANDQ $7, CX
+	JZ   doneGS
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Y7
+	VMOVUPS.Z (BX), K1, Y8
+	VCVTPS2PD Y7, Z2
+	VCVTPS2PD Y8, Z3
+	VADDPD Z3, Z0, Z0
+	VSUBPD Z4, Z2, Z2
+	VMULPD Z2, Z3, Z2 // dy is 0 in the masked lanes
+	VMULPD Z5, Z2, Z2
+	VADDPD Z2, Z6, Z6
+doneGS:
+	REDUCE8
+	MOVSD X0, s+40(FP)
+	VMOVAPD Z6, Z0
+	REDUCE8
+	MOVSD X0, sx+48(FP)
+	VZEROUPPER
+	RET

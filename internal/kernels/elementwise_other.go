@@ -17,3 +17,13 @@ func normalize32(x, y *float32, n int, scale, shift float64) {
 func normInputGrad32(x, dy, dx *float32, n int, mu, inv, m, s, sx, gm float64) {
 	panic("kernels: no assembly kernels on this architecture")
 }
+
+func rowSum32(x *float32, n int) float64 { panic("kernels: no assembly kernels on this architecture") }
+
+func rowSqDev32(x *float32, n int, mu float64) float64 {
+	panic("kernels: no assembly kernels on this architecture")
+}
+
+func rowGradSums32(x, dy *float32, n int, mu, inv float64) (s, sx float64) {
+	panic("kernels: no assembly kernels on this architecture")
+}

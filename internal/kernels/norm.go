@@ -12,6 +12,15 @@ import "math"
 // Moments computes each channel's mean and biased variance of x laid out as
 // [n, c, inner], accumulating in float64.
 func Moments[T Float](n, c, inner int, x []T, mean, variance []float64) {
+	if inner > 0 && isF32[T]() && avx512Elementwise() {
+		xs := f32s(x)
+		Split(c, 2*n*inner, func(c0, c1 int) {
+			for ch := c0; ch < c1; ch++ {
+				momentsAsm(n, c, inner, ch, xs, mean, variance)
+			}
+		})
+		return
+	}
 	Split(c, 2*n*inner, func(c0, c1 int) {
 		ch := c0
 		for ; ch+4 <= c1; ch += 4 {
@@ -21,6 +30,38 @@ func Moments[T Float](n, c, inner int, x []T, mean, variance []float64) {
 			moments1(n, c, inner, ch, x, mean, variance)
 		}
 	})
+}
+
+// momentsAsm is moments1 with each image's row of channel ch summed by the AVX-512
+// kernels (eight float64 lanes, then the lanes), the rows' sums added in image order. The
+// order of the additions differs from moments1's, so the results may differ in the last
+// bits; they are the same on any number of threads.
+func momentsAsm(n, c, inner, ch int, x []float32, mean, variance []float64) {
+	m := float64(n * inner)
+	var s float64
+	for smp := range n {
+		s += rowSum32(&x[(smp*c+ch)*inner:][:inner][0], inner)
+	}
+	mu := s / m
+	var ss float64
+	for smp := range n {
+		ss += rowSqDev32(&x[(smp*c+ch)*inner:][:inner][0], inner, mu)
+	}
+	mean[ch], variance[ch] = mu, ss/m
+}
+
+// sumsAsm is sums1 on the AVX-512 kernels, as momentsAsm is moments1.
+func sumsAsm(n, c, inner, ch int, x []float32, mean, variance []float64, eps float64, dy []float32, sdy, sdyx []float64) {
+	inv := 1 / math.Sqrt(variance[ch]+eps)
+	mu := mean[ch]
+	var s, sx float64
+	for smp := range n {
+		off := (smp*c + ch) * inner
+		rs, rsx := rowGradSums32(&x[off:][:inner][0], &dy[off:][:inner][0], inner, mu, inv)
+		s += rs
+		sx += rsx
+	}
+	sdy[ch], sdyx[ch] = s, sx
 }
 
 func moments1[T Float](n, c, inner, ch int, x []T, mean, variance []float64) {
@@ -112,6 +153,15 @@ func Normalize[T Float](n, c, inner int, x []T, mean, variance []float64, eps fl
 // where xhat = (x - mean) / sqrt(variance + eps): the sums that the gradients of
 // [Normalize] need (they are dbeta and dgamma, and [NormalizeInputGrad] reads both).
 func NormalizeSums[T Float](n, c, inner int, x []T, mean, variance []float64, eps float64, dy []T, sdy, sdyx []float64) {
+	if inner > 0 && isF32[T]() && avx512Elementwise() {
+		xs, ds := f32s(x), f32s(dy)
+		Split(c, 2*n*inner, func(c0, c1 int) {
+			for ch := c0; ch < c1; ch++ {
+				sumsAsm(n, c, inner, ch, xs, mean, variance, eps, ds, sdy, sdyx)
+			}
+		})
+		return
+	}
 	Split(c, 2*n*inner, func(c0, c1 int) {
 		ch := c0
 		for ; ch+2 <= c1; ch += 2 {
