@@ -3,8 +3,10 @@ package kernels
 import (
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // refGemm is the definition: C = alpha*op(A)*op(B) + beta*C, element by element.
@@ -134,6 +136,61 @@ func TestParallelPanic(t *testing.T) {
 			panic("boom")
 		}
 	})
+}
+
+// Parallel's helper pool: calls nested in a chunk and calls from many goroutines at once
+// (which cannot all have the pool, and start goroutines instead) cover every index once;
+// a panic in a helper's chunk reaches the caller and leaves the pool working; helpers that
+// parked after a pause are woken.
+func TestParallelPool(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	cover := func(n int, inner bool) {
+		hits := make([]atomic.Int32, n)
+		Parallel(n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if inner {
+					var sub atomic.Int32
+					Parallel(5, func(lo, hi int) { sub.Add(int32(hi - lo)) })
+					if sub.Load() != 5 {
+						t.Errorf("nested Parallel covered %d of 5", sub.Load())
+					}
+				}
+				hits[i].Add(1)
+			}
+		})
+		for i := range hits {
+			if h := hits[i].Load(); h != 1 {
+				t.Fatalf("n=%d: index %d visited %d times", n, i, h)
+			}
+		}
+	}
+	cover(7, true)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range 200 {
+				cover(n%9, false)
+			}
+		}()
+	}
+	wg.Wait()
+	func() {
+		defer func() {
+			if r := recover(); r != "helper" {
+				t.Errorf("recovered %v, want the helper's panic", r)
+			}
+		}()
+		Parallel(3, func(lo, hi int) {
+			if lo == 2 {
+				panic("helper")
+			}
+		})
+	}()
+	cover(3, false)
+	time.Sleep(3 * helperSpin) // the helpers park
+	cover(3, false)
 }
 
 func TestScratch(t *testing.T) {
