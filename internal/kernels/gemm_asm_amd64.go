@@ -31,12 +31,13 @@ func sgemmKernel8x32s(k int, a, b *float32, ldb int, c *float32, ldc int, mask u
 //go:noescape
 func sgemmKernel8x32ss(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)
 
-// sgemmKernelNT4x4 computes a 4x4 block of A×Bᵀ from four rows of A (row stride lda) and
-// four rows of B at b+boffs[0..3], read in place, overwriting the block of C (acc false) or
-// adding to it (acc true). It needs AVX-512.
+// sgemmKernelNT4x4 computes a 4x4 block of A×Bᵀ summed over nseg pairs (as[s], bs[s]):
+// four rows of A (row stride lda) against four rows of B at bs[s]+boffs[0..3], read in
+// place, overwriting the block of C (acc false) or adding to it (acc true). It needs
+// AVX-512.
 //
 //go:noescape
-func sgemmKernelNT4x4(k int, a *float32, lda int, b *float32, boffs *int, c *float32, ldc int, acc bool)
+func sgemmKernelNT4x4(k, nseg int, as **float32, lda int, bs **float32, boffs *int, c *float32, ldc int, acc bool)
 
 // sgemmKernel8x32si is sgemmKernel8x32ss with row p of B at b+offs[p].
 //

@@ -329,31 +329,31 @@ store8x32s:
 	VZEROUPPER
 	RET
 
-// func sgemmKernelNT4x4(k int, a *float32, lda int, b *float32, boffs *int, c *float32, ldc int, acc bool)
+// func sgemmKernelNT4x4(k, nseg int, as **float32, lda int, bs **float32, boffs *int, c *float32, ldc int, acc bool)
 //
-// c[i*ldc+j] (+)= sum over p < k of a[i*lda+p] * b[boffs[j]+p], for i, j < 4: four rows of
-// A against four rows of B (anywhere in b: boffs holds their offsets, in elements), both
-// read in place along p (C = A×Bᵀ, as in a kernel gradient,
-// where both operands run along the output positions). Each of the 16 sums is a ZMM of 16
-// partial sums (Z0..Z15, Z(4i+j)); the last k%16 steps load under a mask. The partial
-// sums are then reduced across lanes with shuffles into the 4x4 block, row i in the i-th
-// 128-bit lane of Z24. acc false overwrites the block (C is not read), true adds to it.
-// The sums depend only on k, not on the data's position. k >= 1.
-TEXT ·sgemmKernelNT4x4(SB), NOSPLIT, $0-57
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R10
+// c[i*ldc+j] (+)= the sum over segments s < nseg and p < k of as[s][i*lda+p] *
+// bs[s][boffs[j]+p], for i, j < 4: four rows of A against four rows of B (anywhere in b:
+// boffs holds their offsets, in elements), both read in place along p (C = A×Bᵀ, as in a
+// kernel gradient, where both operands run along the output positions), summed over
+// several pairs of A and B (the images of a batch) before the sums are reduced. Each of
+// the 16 sums is a ZMM of 16 partial sums (Z0..Z15, Z(4i+j)); the last k%16 steps of each
+// segment load under a mask. The partial sums are then reduced across lanes with
+// shuffles into the 4x4 block, row i in the i-th 128-bit lane of Z24. acc false
+// overwrites the block (C is not read), true adds to it. The sums depend only on k and
+// nseg, not on the data's position. k, nseg >= 1.
+TEXT ·sgemmKernelNT4x4(SB), NOSPLIT, $0-65
+	MOVQ k+0(FP), R8
+	MOVQ nseg+8(FP), R9
+	MOVQ as+16(FP), R14
+	MOVQ lda+24(FP), R10
 	SHLQ $2, R10
 	LEAQ (R10)(R10*2), R11
-	MOVQ b+24(FP), DI
-	MOVQ boffs+32(FP), AX
+	MOVQ bs+32(FP), DX
+	MOVQ boffs+40(FP), AX
 	MOVQ (AX), R12
 	MOVQ 8(AX), R13
 	MOVQ 16(AX), BX
 	MOVQ 24(AX), R15
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R8
-	SHLQ $2, R8
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -370,6 +370,13 @@ TEXT ·sgemmKernelNT4x4(SB), NOSPLIT, $0-57
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
+
+segNT:
+	MOVQ (R14), SI
+	ADDQ $8, R14
+	MOVQ (DX), DI
+	ADDQ $8, DX
+	MOVQ R8, CX
 	MOVQ CX, AX
 	SHRQ $4, AX
 	JZ   tailNT
@@ -406,7 +413,7 @@ loopNT:
 
 tailNT:
 	ANDQ $15, CX
-	JZ   reduceNT
+	JZ   nextNT
 	MOVL $1, AX
 	SHLL CX, AX
 	DECL AX
@@ -436,7 +443,13 @@ tailNT:
 	VFMADD231PS Z23, Z18, Z11
 	VFMADD231PS Z23, Z19, Z15
 
-reduceNT:
+nextNT:
+	DECQ R9
+	JNZ  segNT
+
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R8
+	SHLQ $2, R8
 	VSHUFF32X4 $0x44, Z4, Z0, Z16
 	VSHUFF32X4 $0xEE, Z4, Z0, Z17
 	VADDPS Z17, Z16, Z16
@@ -485,7 +498,7 @@ reduceNT:
 	VEXTRACTF32X4 $1, Z24, X25
 	VEXTRACTF32X4 $2, Z24, X26
 	VEXTRACTF32X4 $3, Z24, X27
-	CMPB acc+56(FP), $0
+	CMPB acc+64(FP), $0
 	JEQ  storeNT
 	VADDPS (DX), X24, X24
 	VMOVUPS X24, (DX)

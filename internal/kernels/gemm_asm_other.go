@@ -17,7 +17,7 @@ func sgemmKernel8x32s(k int, a, b *float32, ldb int, c *float32, ldc int, mask u
 	panic("kernels: no assembly SGEMM on this architecture")
 }
 
-func sgemmKernelNT4x4(k int, a *float32, lda int, b *float32, boffs *int, c *float32, ldc int, acc bool) {
+func sgemmKernelNT4x4(k, nseg int, as **float32, lda int, bs **float32, boffs *int, c *float32, ldc int, acc bool) {
 	panic("kernels: no assembly SGEMM on this architecture")
 }
 

@@ -190,56 +190,85 @@ const ntMinDepth = 128
 // sgemmNT computes C = A×Bᵀ (acc false) or C += A×Bᵀ (acc true) for row-major A and B;
 // see sgemmNTRows.
 func sgemmNT(m, n, k int, a []float32, lda int, b []float32, ldb int, acc bool, c []float32, ldc int) {
-	sgemmNTRows(m, n, k, a, lda, b, nil, ldb, acc, c, ldc)
+	as, bs := [1][]float32{a}, [1][]float32{b}
+	sgemmNTRows(m, n, k, as[:], lda, bs[:], nil, ldb, acc, c, ldc)
 }
 
-// sgemmNTRows computes C = A×Bᵀ (acc false) or C += A×Bᵀ (acc true), where row j of B is
-// b[boffs[j]:][:k] (b[j*ldb:][:k] when boffs is nil), with sgemmKernelNT4x4 on 4x4 blocks, reading the rows of A and B where
-// they lie. The rows and columns past the last multiple of 4 go through the same kernel on
-// zero-padded copies of the last rows of A and B, so every element sums its products in
-// the same order. A convolution's kernel gradient, dw = dy × colᵀ, is such a product with
-// a long depth (the output positions): packing its B (colᵀ) transposed cost more than the
-// product (45 GFLOP/s on one core for resnet-small's 16-channel layers, 16x144x784; 245
-// this way). Each row of B must have k elements in b.
-func sgemmNTRows(m, n, k int, a []float32, lda int, b []float32, boffs []int, ldb int, acc bool, c []float32, ldc int) {
+// maxSegments is the most pairs of A and B that sgemmNTRows sums at once: a chunk of a
+// convolution's kernel gradient.
+const maxSegments = kernelGradChunk
+
+// sgemmNTRows computes C = the sum over s of As[s]×Bs[s]ᵀ (acc false), or adds it to C
+// (acc true), where row i of As[s] is as[s][i*lda:][:k] and row j of Bs[s] is
+// bs[s][boffs[j]:][:k] (bs[s][j*ldb:][:k] when boffs is nil), with sgemmKernelNT4x4 on
+// 4x4 blocks, reading the rows of A and B where they lie. The rows and columns past the
+// last multiple of 4 go through the same kernel on zero-padded copies of the last rows of
+// A and B, so every element sums its products in the same order. A convolution's kernel
+// gradient, dw = the sum over images of dy × colᵀ, is such a product with a long depth
+// (the output positions): packing its B (colᵀ) transposed cost more than the product (45
+// GFLOP/s on one core for resnet-small's 16-channel layers, 16x144x784; 245 this way).
+// Summing several images' products before reducing the partial sums keeps a short depth
+// (49 positions at 7x7) from being dominated by the reduction. At most maxSegments pairs.
+func sgemmNTRows(m, n, k int, as [][]float32, lda int, bs [][]float32, boffs []int, ldb int, acc bool, c []float32, ldc int) {
+	nseg := len(as)
+	if nseg < 1 || nseg > maxSegments || len(bs) != nseg {
+		panic(fmt.Sprintf("kernels: sgemmNTRows: %d A and %d B segments (want 1 to %d, as many of each)", len(as), len(bs), maxSegments))
+	}
 	off := func(j int) int { return j * ldb }
 	if boffs != nil {
 		if len(boffs) < n {
 			panic(fmt.Sprintf("kernels: sgemmNTRows: %d row offsets for %d rows", len(boffs), n))
 		}
-		for _, o := range boffs[:n] {
-			if o < 0 || o+k > len(b) {
-				panic(fmt.Sprintf("kernels: sgemmNTRows: row at %d+%d outside B's %d elements", o, k, len(b)))
+		off = func(j int) int { return boffs[j] }
+	}
+	for s := range nseg {
+		if len(as[s]) < (m-1)*lda+k {
+			panic(fmt.Sprintf("kernels: sgemmNTRows: A segment %d has %d elements, need %d", s, len(as[s]), (m-1)*lda+k))
+		}
+		for j := range n {
+			if o := off(j); o < 0 || o+k > len(bs[s]) {
+				panic(fmt.Sprintf("kernels: sgemmNTRows: row %d of B at %d+%d outside segment %d's %d elements", j, o, k, s, len(bs[s])))
 			}
 		}
-		off = func(j int) int { return boffs[j] }
+	}
+	var ap, bp [maxSegments]*float32
+	for s := range nseg {
+		bp[s] = &bs[s][0]
 	}
 	m4, n4 := m&^3, n&^3
 	var o [4]int
 	for i := 0; i < m4; i += 4 {
+		for s := range nseg {
+			ap[s] = &as[s][i*lda]
+		}
 		for j := 0; j < n4; j += 4 {
 			o = [4]int{off(j), off(j + 1), off(j + 2), off(j + 3)}
-			sgemmKernelNT4x4(k, &a[i*lda], lda, &b[0], &o[0], &c[i*ldc+j], ldc, acc)
+			sgemmKernelNT4x4(k, nseg, &ap[0], lda, &bp[0], &o[0], &c[i*ldc+j], ldc, acc)
 		}
 	}
 	if m4 == m && n4 == n {
 		return
 	}
-	// padRows copies up to 4 rows into a zeroed 4-row block of stride k.
-	padRows := func(row func(r int) []float32, lo, hi int) *[]float32 {
-		buf := getScratch[float32](4 * k)
+	// padRows copies rows lo..hi-1 of every segment into zeroed 4-row blocks of stride k,
+	// one block per segment, and points ptrs at them.
+	padRows := func(row func(s, r int) []float32, lo, hi int, ptrs *[maxSegments]*float32) *[]float32 {
+		buf := getScratch[float32](nseg * 4 * k)
 		clear(*buf)
-		for r := lo; r < hi; r++ {
-			copy((*buf)[(r-lo)*k:][:k], row(r))
+		for s := range nseg {
+			blk := (*buf)[s*4*k:][:4*k]
+			for r := lo; r < hi; r++ {
+				copy(blk[(r-lo)*k:][:k], row(s, r))
+			}
+			ptrs[s] = &blk[0]
 		}
 		return buf
 	}
-	aRow := func(r int) []float32 { return a[r*lda:][:k] }
-	bRow := func(r int) []float32 { return b[off(r):][:k] }
+	aRow := func(s, r int) []float32 { return as[s][r*lda:][:k] }
+	bRow := func(s, r int) []float32 { return bs[s][off(r):][:k] }
 	packed := [4]int{0, k, 2 * k, 3 * k}
 	var block [16]float32
-	edge := func(ap *float32, lda int, bp *float32, bo *int, i, j int) {
-		sgemmKernelNT4x4(k, ap, lda, bp, bo, &block[0], 4, false)
+	edge := func(aps *[maxSegments]*float32, lda int, bps *[maxSegments]*float32, bo *int, i, j int) {
+		sgemmKernelNT4x4(k, nseg, &aps[0], lda, &bps[0], bo, &block[0], 4, false)
 		for r := range min(4, m-i) {
 			for q := range min(4, n-j) {
 				v := block[r*4+q]
@@ -250,25 +279,26 @@ func sgemmNTRows(m, n, k int, a []float32, lda int, b []float32, boffs []int, ld
 			}
 		}
 	}
+	var bEdgePtrs, aEdgePtrs [maxSegments]*float32
 	if n4 < n {
-		bEdge := padRows(bRow, n4, n)
+		bEdge := padRows(bRow, n4, n, &bEdgePtrs)
 		defer putScratch(bEdge)
 		for i := 0; i < m4; i += 4 {
-			edge(&a[i*lda], lda, &(*bEdge)[0], &packed[0], i, n4)
+			for s := range nseg {
+				ap[s] = &as[s][i*lda]
+			}
+			edge(&ap, lda, &bEdgePtrs, &packed[0], i, n4)
 		}
 	}
 	if m4 < m {
-		aEdge := padRows(aRow, m4, m)
+		aEdge := padRows(aRow, m4, m, &aEdgePtrs)
 		defer putScratch(aEdge)
-		for j := 0; j < n; j += 4 {
-			if j < n4 {
-				o = [4]int{off(j), off(j + 1), off(j + 2), off(j + 3)}
-				edge(&(*aEdge)[0], k, &b[0], &o[0], m4, j)
-				continue
-			}
-			bEdge := padRows(bRow, n4, n)
-			edge(&(*aEdge)[0], k, &(*bEdge)[0], &packed[0], m4, j)
-			putScratch(bEdge)
+		for j := 0; j < n4; j += 4 {
+			o = [4]int{off(j), off(j + 1), off(j + 2), off(j + 3)}
+			edge(&aEdgePtrs, k, &bp, &o[0], m4, j)
+		}
+		if n4 < n {
+			edge(&aEdgePtrs, k, &bEdgePtrs, &packed[0], m4, n4)
 		}
 	}
 }
