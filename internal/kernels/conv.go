@@ -100,7 +100,7 @@ func Conv2DBackwardInput[T Float](p Conv2DParams, w, dy, dx []T) {
 	mustLen(op, "dy", dy, p.N*p.F*ohw)
 	mustLen(op, "dx", dx, p.N*chw)
 	direct := p.pointwise()
-	if q, ok := p.transposed(); ok && !direct {
+	if q, ok := p.transposed(implicitConv[T](&p)); ok && !direct {
 		convTransposedInput(p, q, w, dy, dx)
 		return
 	}
@@ -142,11 +142,12 @@ func Conv2DBackwardInput[T Float](p Conv2DParams, w, dy, dx []T) {
 // dilation*(K-1) minus p's own padding on each side. ok is false for strides above 1 and
 // for padding wider than the dilated kernel (those take the col2im path). It is also
 // false for fewer than 8 input channels, where the transposed product has too few rows (C)
-// to run fast (1.0 ms instead of 0.19 for the course CNN's first layer at batch 32), and
-// for more filters than input channels, where col2im's product is no longer thin and the
-// two paths measured the same (the course CNN's second layer: 1.40 and 1.45 ms).
-func (p Conv2DParams) transposed() (q Conv2DParams, ok bool) {
-	if p.StrideH != 1 || p.StrideW != 1 || p.C < 8 || p.F > p.C {
+// to run fast (1.0 ms instead of 0.19 for the course CNN's first layer at batch 32), and,
+// unless the forward convolution is implicit (implicit true), for more filters than input
+// channels, where col2im's product is no longer thin and the two paths measured the same
+// (the course CNN's second layer: 1.40 and 1.45 ms with OpenBLAS; implicit, 0.97 -> 0.65).
+func (p Conv2DParams) transposed(implicit bool) (q Conv2DParams, ok bool) {
+	if p.StrideH != 1 || p.StrideW != 1 || p.C < 8 || (p.F > p.C && !implicit) {
 		return q, false
 	}
 	eh, ew := p.DilationH*(p.KH-1), p.DilationW*(p.KW-1)

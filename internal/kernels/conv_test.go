@@ -193,13 +193,16 @@ var convCases = []struct {
 	{"transposed asymmetric 2x3", conv(2, 8, 7, 9, 4, 2, 3, pad(0, 1, 1, 1))},
 	{"transposed dilation 2", conv(2, 8, 9, 9, 6, 3, 3, dilation(2, 2), pad(2, 2, 2, 2))},
 	{"pad wider than kernel", conv(1, 8, 6, 5, 3, 3, 3, pad(2, 3, 1, 2))},
+	// More filters than channels: the transposed input gradient only with implicit
+	// convolutions (the AVX-512 path), col2im otherwise.
+	{"more filters than channels", conv(2, 8, 6, 7, 12, 3, 3, pad(1, 1, 1, 1))},
 }
 
 // The cases meant for the transposed input gradient take it, and the others do not, so
 // TestConv2D checks both paths.
 func TestConv2DTransposedPath(t *testing.T) {
 	for _, tc := range convCases {
-		_, ok := tc.p.transposed()
+		_, ok := tc.p.transposed(false)
 		want := strings.HasPrefix(tc.name, "transposed") || tc.name == "wide GEMM tiles"
 		if ok != want {
 			t.Errorf("%s: transposed() ok = %v, want %v", tc.name, ok, want)
