@@ -119,14 +119,5 @@ func BiasAdd[T Float](n, c, inner int, x, b, y []T) {
 
 // BiasGrad computes db[c] = sum over n and inner of dy[n,c,inner].
 func BiasGrad[T Float](n, c, inner int, dy, db []T) {
-	for ch := 0; ch < c; ch++ {
-		var s float64
-		for smp := 0; smp < n; smp++ {
-			off := (smp*c + ch) * inner
-			for _, v := range dy[off : off+inner] {
-				s += float64(v)
-			}
-		}
-		db[ch] = T(s)
-	}
+	BiasGradChannels(n, c, inner, 0, c, dy, db)
 }

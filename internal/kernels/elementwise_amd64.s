@@ -301,3 +301,198 @@ doneGS:
 	MOVSD X0, sx+48(FP)
 	VZEROUPPER
 	RET
+
+// Index vectors for VPERMT2PS over a pair of ZMM tables (indices 16-31 pick the second).
+DATA ·poolIdxEven+0(SB)/4, $0
+DATA ·poolIdxEven+4(SB)/4, $2
+DATA ·poolIdxEven+8(SB)/4, $4
+DATA ·poolIdxEven+12(SB)/4, $6
+DATA ·poolIdxEven+16(SB)/4, $8
+DATA ·poolIdxEven+20(SB)/4, $10
+DATA ·poolIdxEven+24(SB)/4, $12
+DATA ·poolIdxEven+28(SB)/4, $14
+DATA ·poolIdxEven+32(SB)/4, $16
+DATA ·poolIdxEven+36(SB)/4, $18
+DATA ·poolIdxEven+40(SB)/4, $20
+DATA ·poolIdxEven+44(SB)/4, $22
+DATA ·poolIdxEven+48(SB)/4, $24
+DATA ·poolIdxEven+52(SB)/4, $26
+DATA ·poolIdxEven+56(SB)/4, $28
+DATA ·poolIdxEven+60(SB)/4, $30
+GLOBL ·poolIdxEven(SB), RODATA|NOPTR, $64
+
+DATA ·poolIdxOdd+0(SB)/4, $1
+DATA ·poolIdxOdd+4(SB)/4, $3
+DATA ·poolIdxOdd+8(SB)/4, $5
+DATA ·poolIdxOdd+12(SB)/4, $7
+DATA ·poolIdxOdd+16(SB)/4, $9
+DATA ·poolIdxOdd+20(SB)/4, $11
+DATA ·poolIdxOdd+24(SB)/4, $13
+DATA ·poolIdxOdd+28(SB)/4, $15
+DATA ·poolIdxOdd+32(SB)/4, $17
+DATA ·poolIdxOdd+36(SB)/4, $19
+DATA ·poolIdxOdd+40(SB)/4, $21
+DATA ·poolIdxOdd+44(SB)/4, $23
+DATA ·poolIdxOdd+48(SB)/4, $25
+DATA ·poolIdxOdd+52(SB)/4, $27
+DATA ·poolIdxOdd+56(SB)/4, $29
+DATA ·poolIdxOdd+60(SB)/4, $31
+GLOBL ·poolIdxOdd(SB), RODATA|NOPTR, $64
+
+DATA ·poolIdxLo+0(SB)/4, $0
+DATA ·poolIdxLo+4(SB)/4, $16
+DATA ·poolIdxLo+8(SB)/4, $1
+DATA ·poolIdxLo+12(SB)/4, $17
+DATA ·poolIdxLo+16(SB)/4, $2
+DATA ·poolIdxLo+20(SB)/4, $18
+DATA ·poolIdxLo+24(SB)/4, $3
+DATA ·poolIdxLo+28(SB)/4, $19
+DATA ·poolIdxLo+32(SB)/4, $4
+DATA ·poolIdxLo+36(SB)/4, $20
+DATA ·poolIdxLo+40(SB)/4, $5
+DATA ·poolIdxLo+44(SB)/4, $21
+DATA ·poolIdxLo+48(SB)/4, $6
+DATA ·poolIdxLo+52(SB)/4, $22
+DATA ·poolIdxLo+56(SB)/4, $7
+DATA ·poolIdxLo+60(SB)/4, $23
+GLOBL ·poolIdxLo(SB), RODATA|NOPTR, $64
+
+DATA ·poolIdxHi+0(SB)/4, $8
+DATA ·poolIdxHi+4(SB)/4, $24
+DATA ·poolIdxHi+8(SB)/4, $9
+DATA ·poolIdxHi+12(SB)/4, $25
+DATA ·poolIdxHi+16(SB)/4, $10
+DATA ·poolIdxHi+20(SB)/4, $26
+DATA ·poolIdxHi+24(SB)/4, $11
+DATA ·poolIdxHi+28(SB)/4, $27
+DATA ·poolIdxHi+32(SB)/4, $12
+DATA ·poolIdxHi+36(SB)/4, $28
+DATA ·poolIdxHi+40(SB)/4, $13
+DATA ·poolIdxHi+44(SB)/4, $29
+DATA ·poolIdxHi+48(SB)/4, $14
+DATA ·poolIdxHi+52(SB)/4, $30
+DATA ·poolIdxHi+56(SB)/4, $15
+DATA ·poolIdxHi+60(SB)/4, $31
+GLOBL ·poolIdxHi(SB), RODATA|NOPTR, $64
+
+// func maxPool2x2BackwardRow32(r0, r1, dy, d0, d1 *float32, ow int) bool
+//
+// One output row of a 2x2/2 max pool's gradient: window j is r0[2j], r0[2j+1], r1[2j],
+// r1[2j+1] (a, b, c, d), and dy[j] goes to the first of them equal to the window's
+// maximum (d0[2j], d0[2j+1], d1[2j], d1[2j+1] get dy[j] or 0), as maxPool2x2BackwardPlane32
+// does. Sixteen windows at a time: the rows are split into even and odd columns with
+// VPERMT2PS, compared with the maximum under masks, and interleaved back. It returns
+// false, having written only the groups before it, at the first group with a NaN (whose
+// gradient follows PyTorch's rule, which the Go loop implements). ow >= 0.
+TEXT ·maxPool2x2BackwardRow32(SB), NOSPLIT, $0-49
+	MOVQ r0+0(FP), SI
+	MOVQ r1+8(FP), DI
+	MOVQ dy+16(FP), BX
+	MOVQ d0+24(FP), R8
+	MOVQ d1+32(FP), R9
+	MOVQ ow+40(FP), R10
+	VMOVUPS ·poolIdxEven(SB), Z28
+	VMOVUPS ·poolIdxOdd(SB), Z29
+	VMOVUPS ·poolIdxLo(SB), Z30
+	VMOVUPS ·poolIdxHi(SB), Z31
+
+groupMP:
+	TESTQ R10, R10
+	JLE   okMP
+	// R = min(16, remaining): mask K1 for R windows, K2 and K3 for the 2R values of a row.
+	MOVQ R10, CX
+	CMPQ CX, $16
+	JLE  haveRMP
+	MOVQ $16, CX
+haveRMP:
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	LEAQ (CX)(CX*1), DX // 2R
+	CMPQ DX, $16
+	JL   shortMP
+	MOVL $0xffff, AX
+	KMOVW AX, K2
+	SUBQ $16, DX
+	MOVQ CX, R11 // keep R
+	MOVQ DX, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K3
+	MOVQ R11, CX
+	JMP  masksMP
+shortMP:
+	MOVQ CX, R11
+	MOVQ DX, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K2
+	KXORW K3, K3, K3
+	MOVQ R11, CX
+masksMP:
+	VMOVUPS.Z (SI), K2, Z0
+	VMOVUPS.Z 64(SI), K3, Z1
+	VMOVUPS.Z (DI), K2, Z2
+	VMOVUPS.Z 64(DI), K3, Z3
+	VMOVAPS Z0, Z4
+	VPERMT2PS Z1, Z28, Z4 // a
+	VMOVAPS Z0, Z5
+	VPERMT2PS Z1, Z29, Z5 // b
+	VMOVAPS Z2, Z6
+	VPERMT2PS Z3, Z28, Z6 // c
+	VMOVAPS Z2, Z7
+	VPERMT2PS Z3, Z29, Z7 // d
+	// Any NaN among the windows: leave this row to the Go loop.
+	VCMPPS $3, Z5, Z4, K1, K4
+	VCMPPS $3, Z7, Z6, K1, K5
+	KORTESTW K4, K5
+	JNZ  nanMP
+	VMAXPS Z5, Z4, Z8
+	VMAXPS Z7, Z6, Z9
+	VMAXPS Z9, Z8, Z8 // m
+	VMOVUPS.Z (BX), K1, Z10 // g
+	VCMPPS $0, Z8, Z4, K4 // ea = a == m
+	KNOTW K4, K5
+	VCMPPS $0, Z8, Z5, K5, K5 // eb = b == m and not ea
+	KORW K4, K5, K6
+	KNOTW K6, K6
+	VCMPPS $0, Z8, Z6, K6, K6 // ec = c == m and neither
+	KORW K4, K5, K7
+	KORW K7, K6, K7
+	KNOTW K7, K7 // ed = none of them
+	VMOVAPS.Z Z10, K4, Z11 // d0 even
+	VMOVAPS.Z Z10, K5, Z12 // d0 odd
+	VMOVAPS.Z Z10, K6, Z13 // d1 even
+	VMOVAPS.Z Z10, K7, Z14 // d1 odd
+	VMOVAPS Z11, Z15
+	VPERMT2PS Z12, Z30, Z15
+	VMOVAPS Z11, Z16
+	VPERMT2PS Z12, Z31, Z16
+	VMOVUPS Z15, K2, (R8)
+	VMOVUPS Z16, K3, 64(R8)
+	VMOVAPS Z13, Z15
+	VPERMT2PS Z14, Z30, Z15
+	VMOVAPS Z13, Z16
+	VPERMT2PS Z14, Z31, Z16
+	VMOVUPS Z15, K2, (R9)
+	VMOVUPS Z16, K3, 64(R9)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	ADDQ $128, R8
+	ADDQ $128, R9
+	ADDQ $64, BX
+	SUBQ CX, R10
+	JMP  groupMP
+
+okMP:
+	MOVB $1, ret+48(FP)
+	VZEROUPPER
+	RET
+
+nanMP:
+	MOVB $0, ret+48(FP)
+	VZEROUPPER
+	RET

@@ -27,3 +27,7 @@ func rowSqDev32(x *float32, n int, mu float64) float64 {
 func rowGradSums32(x, dy *float32, n int, mu, inv float64) (s, sx float64) {
 	panic("kernels: no assembly kernels on this architecture")
 }
+
+func maxPool2x2BackwardRow32(r0, r1, dy, d0, d1 *float32, ow int) bool {
+	panic("kernels: no assembly kernels on this architecture")
+}

@@ -228,10 +228,17 @@ func mask64(b bool) uint64 {
 }
 
 func maxPool2x2BackwardPlane32(w, oh, ow int, xp, dyp, dxp []float32) {
+	asm := ow > 0 && avx512Elementwise()
 	for i := range oh {
 		r0, r1 := xp[2*i*w:][:2*ow], xp[(2*i+1)*w:][:2*ow]
 		d0, d1 := dxp[2*i*w:][:2*ow], dxp[(2*i+1)*w:][:2*ow]
-		for j, g := range dyp[i*ow:][:ow] {
+		gs := dyp[i*ow:][:ow]
+		// The AVX-512 row kernel gives the same values; a row with a NaN is left to
+		// the loop below.
+		if asm && maxPool2x2BackwardRow32(&r0[0], &r1[0], &gs[0], &d0[0], &d1[0], ow) {
+			continue
+		}
+		for j, g := range gs {
 			a, b, c, d := r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1]
 			m := max(a, b, c, d)
 			if m != m {

@@ -140,6 +140,11 @@ func TestMaxPool2DMatchesOld(t *testing.T) {
 		{"3x3/4 stride beyond window", pool(2, 2, 13, 13, 3, 3, 4, 4, 1, 1, 1, 1)},
 		{"2x2/2 (fast path)", pool(2, 3, 8, 10, 2, 2, 2, 2)},
 		{"2x2/2 padded", pool(2, 3, 7, 9, 2, 2, 2, 2, 0, 1, 0, 1)},
+		// The AVX-512 row kernel: 16 windows at a time, a shorter last group, odd widths.
+		{"2x2/2 28x28 (course CNN pool1)", pool(2, 3, 28, 28, 2, 2, 2, 2)},
+		{"2x2/2 wide rows", pool(2, 2, 6, 70, 2, 2, 2, 2)},
+		{"2x2/2 wide odd rows", pool(2, 2, 7, 67, 2, 2, 2, 2)},
+		{"2x2/2 exactly 16 windows", pool(1, 2, 4, 32, 2, 2, 2, 2)},
 		{"2x3/1x2", pool(2, 3, 7, 9, 2, 3, 1, 2, 1, 0, 0, 2)},
 		{"5x5/2 same", pool(2, 3, 11, 12, 5, 5, 2, 2, 2, 2, 1, 2)},
 		{"4x1/3x1", pool(2, 2, 13, 5, 4, 1, 3, 1, 1, 2, 0, 0)},
