@@ -181,32 +181,41 @@ doneG:
 
 // func rowSum32(x *float32, n int) float64
 //
-// The sum of x[0:n] in float64: eight lanes, each summing every eighth element in order,
-// then the lanes added pairwise.
+// The sum of x[0:n] in float64: sixteen lanes (two ZMM accumulators, so that two chains
+// of additions overlap), each summing every sixteenth element in order, the last n%16
+// elements under masks, then the lanes added pairwise.
 TEXT ·rowSum32(SB), NOSPLIT, $0-24
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
 	VPXORQ Z0, Z0, Z0
+	VPXORQ Z6, Z6, Z6
 	MOVQ CX, AX
-	SHRQ $3, AX
+	SHRQ $4, AX
 	JZ   tailRS
 loopRS:
 	VCVTPS2PD (SI), Z2
+	VCVTPS2PD 32(SI), Z3
 	VADDPD Z2, Z0, Z0
-	ADDQ $32, SI
+	VADDPD Z3, Z6, Z6
+	ADDQ $64, SI
 	DECQ AX
 	JNZ  loopRS
 tailRS:
-	ANDQ $7, CX
+	ANDQ $15, CX
 	JZ   doneRS
 	MOVL $1, AX
 	SHLL CX, AX
 	DECL AX
 	KMOVW AX, K1
+	KSHIFTRW $8, K1, K2
 	VMOVUPS.Z (SI), K1, Y3
+	VMOVUPS.Z 32(SI), K2, Y4
 	VCVTPS2PD Y3, Z2
+	VCVTPS2PD Y4, Z3
 	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z6, Z6
 doneRS:
+	VADDPD Z6, Z0, Z0
 	REDUCE8
 	MOVSD X0, ret+16(FP)
 	VZEROUPPER
@@ -220,31 +229,44 @@ TEXT ·rowSqDev32(SB), NOSPLIT, $0-32
 	MOVQ n+8(FP), CX
 	VBROADCASTSD mu+16(FP), Z4
 	VPXORQ Z0, Z0, Z0
+	VPXORQ Z6, Z6, Z6
 	MOVQ CX, AX
-	SHRQ $3, AX
+	SHRQ $4, AX
 	JZ   tailSD
 loopSD:
 	VCVTPS2PD (SI), Z2
+	VCVTPS2PD 32(SI), Z3
 	VSUBPD Z4, Z2, Z2
+	VSUBPD Z4, Z3, Z3
 	VMULPD Z2, Z2, Z2
+	VMULPD Z3, Z3, Z3
 	VADDPD Z2, Z0, Z0
-	ADDQ $32, SI
+	VADDPD Z3, Z6, Z6
+	ADDQ $64, SI
 	DECQ AX
 	JNZ  loopSD
 tailSD:
-	ANDQ $7, CX
+	ANDQ $15, CX
 	JZ   doneSD
 	MOVL $1, AX
 	SHLL CX, AX
 	DECL AX
 	KMOVW AX, K1
+	KSHIFTRW $8, K1, K2
 	VMOVUPS.Z (SI), K1, Y3
+	VMOVUPS.Z 32(SI), K2, Y5
 	VCVTPS2PD Y3, Z2
+	VCVTPS2PD Y5, Z3
 	VSUBPD Z4, Z2, Z2
+	VSUBPD Z4, Z3, Z3
 	VMULPD Z2, Z2, Z2
+	VMULPD Z3, Z3, Z3
 	VMOVAPD.Z Z2, K1, Z2 // the masked lanes add 0, not mu²
+	VMOVAPD.Z Z3, K2, Z3
 	VADDPD Z2, Z0, Z0
+	VADDPD Z3, Z6, Z6
 doneSD:
+	VADDPD Z6, Z0, Z0
 	REDUCE8
 	MOVSD X0, ret+24(FP)
 	VZEROUPPER
@@ -262,41 +284,61 @@ TEXT ·rowGradSums32(SB), NOSPLIT, $0-56
 	VBROADCASTSD inv+32(FP), Z5
 	VPXORQ Z0, Z0, Z0
 	VPXORQ Z6, Z6, Z6
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z11, Z11, Z11
 	MOVQ CX, AX
-	SHRQ $3, AX
+	SHRQ $4, AX
 	JZ   tailGS
 loopGS:
 	VCVTPS2PD (SI), Z2
 	VCVTPS2PD (BX), Z3
+	VCVTPS2PD 32(SI), Z12
+	VCVTPS2PD 32(BX), Z13
 	VADDPD Z3, Z0, Z0
+	VADDPD Z13, Z10, Z10
 	VSUBPD Z4, Z2, Z2
+	VSUBPD Z4, Z12, Z12
 	VMULPD Z2, Z3, Z2
+	VMULPD Z12, Z13, Z12
 	VMULPD Z5, Z2, Z2
+	VMULPD Z5, Z12, Z12
 	VADDPD Z2, Z6, Z6
-	ADDQ $32, SI
-	ADDQ $32, BX
+	VADDPD Z12, Z11, Z11
+	ADDQ $64, SI
+	ADDQ $64, BX
 	DECQ AX
 	JNZ  loopGS
 tailGS:
-	ANDQ $7, CX
+	ANDQ $15, CX
 	JZ   doneGS
 	MOVL $1, AX
 	SHLL CX, AX
 	DECL AX
 	KMOVW AX, K1
+	KSHIFTRW $8, K1, K2
 	VMOVUPS.Z (SI), K1, Y7
 	VMOVUPS.Z (BX), K1, Y8
+	VMOVUPS.Z 32(SI), K2, Y14
+	VMOVUPS.Z 32(BX), K2, Y15
 	VCVTPS2PD Y7, Z2
 	VCVTPS2PD Y8, Z3
+	VCVTPS2PD Y14, Z12
+	VCVTPS2PD Y15, Z13
 	VADDPD Z3, Z0, Z0
+	VADDPD Z13, Z10, Z10
 	VSUBPD Z4, Z2, Z2
+	VSUBPD Z4, Z12, Z12
 	VMULPD Z2, Z3, Z2 // dy is 0 in the masked lanes
+	VMULPD Z12, Z13, Z12
 	VMULPD Z5, Z2, Z2
+	VMULPD Z5, Z12, Z12
 	VADDPD Z2, Z6, Z6
+	VADDPD Z12, Z11, Z11
 doneGS:
+	VADDPD Z10, Z0, Z0
 	REDUCE8
 	MOVSD X0, s+40(FP)
-	VMOVAPD Z6, Z0
+	VADDPD Z11, Z6, Z0
 	REDUCE8
 	MOVSD X0, sx+48(FP)
 	VZEROUPPER
