@@ -16,5 +16,15 @@
 // shorter than its parameters say, because that is a programming error inside convgraph,
 // never a user's input (package graph and nn check user-facing shapes first).
 //
-// Work is split over the batch across [runtime.GOMAXPROCS] goroutines where that pays.
+// Work is split over the batch across [runtime.GOMAXPROCS] goroutines where that pays,
+// through [Parallel]'s pool of helper goroutines.
+//
+// # Compute paths
+//
+// GEMMs run on one of three paths ([Backend], [SetBackend], CONVGRAPH_BLAS): convgraph's
+// assembly kernels (go+asm; the default on CPUs with AVX-512), OpenBLAS loaded at run time,
+// or gonum. On the AVX-512 path, float32 convolutions with stride 1 are implicit GEMMs
+// (the kernels read shifted rows of a padded image in place instead of an im2col copy),
+// and ReLU, batch normalization, bias gradients and 2x2 max-pool gradients run in
+// assembly too; everything else, and every other path, is Go.
 package kernels
