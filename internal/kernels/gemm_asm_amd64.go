@@ -19,18 +19,6 @@ func sgemmKernel6x16(k int, a, b, c *float32, ldc int)
 //go:noescape
 func sgemmKernel8x32(k int, a, b, c *float32, ldc int)
 
-// sgemmKernel8x32s is sgemmKernel8x32 reading a row-major B in place (row stride ldb)
-// under a column mask, overwriting the block of C (acc false) or adding to it (acc true).
-//
-//go:noescape
-func sgemmKernel8x32s(k int, a, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)
-
-// sgemmKernel8x32ss is sgemmKernel8x32s reading 8 rows of an untransposed A in place
-// (row stride lda) instead of from a packed strip, for products with alpha 1.
-//
-//go:noescape
-func sgemmKernel8x32ss(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint32, acc bool)
-
 // sgemmKernelNT4x4 computes a 4x4 block of A×Bᵀ summed over nseg pairs (as[s], bs[s]):
 // four rows of A (row stride lda) against four rows of B at bs[s]+boffs[0..3], read in
 // place, overwriting the block of C (acc false) or adding to it (acc true). It needs
@@ -39,7 +27,9 @@ func sgemmKernel8x32ss(k int, a *float32, lda int, b *float32, ldb int, c *float
 //go:noescape
 func sgemmKernelNT4x4(k, nseg int, as **float32, lda int, bs **float32, boffs *int, c *float32, ldc int, acc bool)
 
-// sgemmKernel8x32si is sgemmKernel8x32ss with row p of B at b+offs[p].
+// sgemmKernel8x32si is sgemmKernel8x32 reading 8 rows of A in place (row stride lda) and
+// row p of B at b+offs[p] under a column mask, overwriting the block of C (acc false) or
+// adding to it (acc true). It needs AVX-512.
 //
 //go:noescape
 func sgemmKernel8x32si(k int, a *float32, lda int, b *float32, offs *int, c *float32, ldc int, mask uint32, acc bool)

@@ -112,74 +112,40 @@ func sgemmBlocked(mk microKernel, transA, transB bool, m, n, k int, alpha float3
 }
 
 // sgemmInPlaceB is sgemmBlocked on the AVX-512 kernel for an untransposed B: the kernel
-// reads B's rows where they lie (masked at the last strip's edge), so B is never packed
-// and C is written once per depth block, with no clearing pass and no edge block except
-// for rows past the last multiple of 8. Packing B cost as much as the product for the
-// short, wide products of a convolution (16 rows of filters times 784 output positions:
-// 120 GFLOP/s with packing, 190 without, on one core); the sums run in the same order.
+// reads B's rows where they lie (masked at the last strip's edge) and, with alpha 1, an
+// untransposed A's rows too, so neither operand is packed and C is written once per
+// depth block, with no clearing pass. Packing B cost as much as the product for the short,
+// wide products of a convolution (16 rows of filters times 784 output positions: 120
+// GFLOP/s with packing, 230-255 without, on one core). Any other A is first copied, times
+// alpha, into a row-major scratch matrix. The sums run in depth order, block by block.
 func sgemmInPlaceB(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	const mr, nr = 8, 32
 	if beta != 0 && beta != 1 {
 		for i := range m {
 			for j, v := range c[i*ldc : i*ldc+n] {
 				c[i*ldc+j] = v * beta
 			}
 		}
+		beta = 1
 	}
-	strips := (n + nr - 1) / nr
-	kc0 := min(k, asmKC)
-	aBuf := getScratch[float32](kc0 * asmMC)
-	defer putScratch(aBuf)
-	var edge [mr * nr]float32
-	for p0 := 0; p0 < k; p0 += asmKC {
-		kc := min(asmKC, k-p0)
-		acc := p0 > 0 || beta != 0
-		for i0 := 0; i0 < m; i0 += asmMC {
-			mc := min(asmMC, m-i0)
-			rstrips := (mc + mr - 1) / mr
-			pa := (*aBuf)[:kc*rstrips*mr]
-			// With alpha 1 the kernel reads the full 8-row strips of an untransposed A
-			// in place; only a last, shorter strip is packed (zero-padded to 8 rows).
-			inPlaceA := alpha == 1 && !transA
-			switch {
-			case !inPlaceA:
-				packA(mr, transA, a, lda, alpha, i0, mc, p0, kc, pa)
-			case mc%mr != 0:
-				last := (rstrips - 1) * mr
-				packA(mr, transA, a, lda, alpha, i0+last, mc-last, p0, kc, pa[last*kc:])
-			}
-			for js := range strips {
-				j := js * nr
-				nj := min(nr, n-j)
-				mask := uint32(1)<<nj - 1 // nj == 32 gives all ones
-				bs := &b[p0*ldb+j]
-				for is := range rstrips {
-					i := i0 + is*mr
-					mi := min(mr, m-i)
-					as := &pa[is*kc*mr]
-					if mi == mr && inPlaceA {
-						sgemmKernel8x32ss(kc, &a[i*lda+p0], lda, bs, ldb, &c[i*ldc+j], ldc, mask, acc)
-						continue
-					}
-					if mi == mr {
-						sgemmKernel8x32s(kc, as, bs, ldb, &c[i*ldc+j], ldc, mask, acc)
-						continue
-					}
-					sgemmKernel8x32s(kc, as, bs, ldb, &edge[0], nr, mask, false)
-					for r := range mi {
-						dst := c[(i+r)*ldc+j:][:nj]
-						if !acc {
-							copy(dst, edge[r*nr:][:nj])
-							continue
-						}
-						for q, v := range edge[r*nr:][:nj] {
-							dst[q] += v
-						}
-					}
+	if alpha != 1 || transA {
+		buf := getScratch[float32](m * k)
+		defer putScratch(buf)
+		ra := *buf
+		for i := range m {
+			row := ra[i*k : (i+1)*k]
+			if transA {
+				for p := range k {
+					row[p] = alpha * a[p*lda+i]
 				}
+				continue
+			}
+			for p, v := range a[i*lda : i*lda+k] {
+				row[p] = alpha * v
 			}
 		}
+		a, lda = ra, k
 	}
+	sgemmIndirect(m, n, k, a, lda, b, nil, ldb, beta == 1, c, ldc)
 }
 
 // ntMinDepth is the depth from which A×Bᵀ goes to sgemmNT: below it the 57 instructions
