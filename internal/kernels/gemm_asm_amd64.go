@@ -36,8 +36,8 @@ func sgemmKernel8x32si(k int, a *float32, lda int, b *float32, offs *int, c *flo
 
 var asmOnce sync.Once
 
-// initAsm registers the assembly SGEMM when the CPU has AVX2 and FMA: the AVX-512 kernel
-// when it also has AVX-512 F (and CONVGRAPH_ASM is not "avx2"), else the AVX2 one. Float64
+// initAsm registers the assembly SGEMM when the CPU has AVX2 and FMA: the AVX-512 kernels
+// when it also has AVX-512 F and VL (and CONVGRAPH_ASM is not "avx2"), else the AVX2 one. Float64
 // stays on gonum: only gradient checks compute in float64.
 func initAsm() {
 	asmOnce.Do(func() {
@@ -45,7 +45,9 @@ func initAsm() {
 			return
 		}
 		mk, isa := kernel6x16, "avx2"
-		if cpu.X86.HasAVX512F && os.Getenv("CONVGRAPH_ASM") != "avx2" {
+		// The AVX-512 kernels also use EVEX-encoded XMM and YMM registers and masks
+		// (AVX-512 VL), which every AVX-512 CPU since Skylake-SP has.
+		if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && os.Getenv("CONVGRAPH_ASM") != "avx2" {
 			mk, isa = kernel8x32, "avx512"
 		}
 		asmISA = isa
