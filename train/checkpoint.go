@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nlpodyssey/safetensors"
 	"github.com/pkg/errors"
@@ -102,6 +103,38 @@ func Save(path string, m *nn.Model, opt Optimizer, c Checkpoint) error {
 // step's name and the temporary file; the fault tests stop the process there with SIGKILL.
 var writeStep func(step, tmp string)
 
+// staleTempAge is how long a temporary file of writeAtomic must have gone unmodified
+// before a later successful write of the same file removes it as abandoned (left by a
+// process killed mid-write). A write in progress touches its file at least every buffer
+// flush, so a live one is never this old; the tests set it to 0.
+var staleTempAge = 10 * time.Minute
+
+// removeStaleTemps deletes the abandoned temporary files of writes to dir/base (best
+// effort: a file it cannot remove stays, as before).
+func removeStaleTemps(dir, base string) {
+	matches, err := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".tmp*"))
+	if err != nil {
+		return
+	}
+	for _, m := range matches {
+		if st, err := os.Lstat(m); err == nil && st.Mode().IsRegular() && time.Since(st.ModTime()) >= staleTempAge {
+			os.Remove(m)
+		}
+	}
+}
+
+// globEscape quotes the characters filepath.Match treats specially.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // writeAtomic writes a file through a temporary file in the same directory, synced and
 // renamed over path, readable by all (0644). Its errors carry no prefix: callers name what
 // they were writing.
@@ -146,6 +179,7 @@ func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
 		return err
 	}
 	step("renamed")
+	removeStaleTemps(dir, filepath.Base(path))
 	if d, err := os.Open(dir); err == nil {
 		d.Sync() // make the rename durable; failure here loses nothing already written
 		d.Close()

@@ -98,12 +98,46 @@ func TestSIGKILLDuringSave(t *testing.T) {
 			}
 		})
 	}
-	// The directory now holds stale temporary files; saving and loading still work.
+	// The directory now holds stale temporary files; saving and loading still work, and a
+	// save leaves recent temporary files (a write still in progress, for all it knows)
+	// but removes abandoned ones.
+	temps := func() []string {
+		m, err := filepath.Glob(filepath.Join(dir, ".model.safetensors.tmp*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	left := temps()
+	if len(left) != 3 {
+		t.Fatalf("%d temporary files after kills at 3 steps before the rename: %v", len(left), left)
+	}
+	other := filepath.Join(dir, ".other.safetensors.tmp123")
+	if err := os.WriteFile(other, []byte("another file's write"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := Save(path, old, nil, Checkpoint{Epoch: 3}); err != nil {
 		t.Fatal(err)
 	}
 	if c, err := Load(path); err != nil || c.Epoch != 3 || !sameWeights(c.Model, old) {
 		t.Fatalf("a save after the kills: %v", err)
+	}
+	if got := temps(); len(got) != 3 {
+		t.Errorf("a save removed temporary files younger than staleTempAge: %d of 3 left", len(got))
+	}
+	defer func(age time.Duration) { staleTempAge = age }(staleTempAge)
+	staleTempAge = 0
+	if err := Save(path, old, nil, Checkpoint{Epoch: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if got := temps(); len(got) != 0 {
+		t.Errorf("stale temporary files left after a save: %v", got)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another file's temporary file was removed: %v", err)
+	}
+	if c, err := Load(path); err != nil || c.Epoch != 4 {
+		t.Fatalf("the save that cleaned up: %v", err)
 	}
 }
 
