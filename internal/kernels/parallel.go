@@ -75,8 +75,11 @@ var helpers helperPool
 // helperSpin is how long a helper (or the caller, waiting for helpers) spins before it
 // parks. Measured with resnet-small's training on the 2 cores, quiet and with a busy
 // process on one core: 0 (park at once) 810-890 / 556-621 images/s, 10 µs 899-933 /
-// 592-649, 30 µs 960-979 / 550-610, 100 µs 804-976 / 484-520. Spinning longer only
-// takes time slices from whoever else needs the cores.
+// 592-649, 30 µs 960-979 / 550-610, 100 µs 804-976 / 484-520. The course CNN, whose ops
+// are shorter, prefers a longer spin on a quiet machine (medians of 5: 4,322 images/s at
+// 30 µs, 4,872 at 100) and is level with a busy core (2,847 and 2,845): 30 µs keeps the
+// loaded case safe, since spinning longer takes time slices from whoever else needs the
+// cores.
 const helperSpin = 30 * time.Microsecond
 
 type helperPool struct {
