@@ -385,6 +385,13 @@ storeNT:
 	VZEROUPPER
 	RET
 
+// ADDROW adds the two accumulators of one row of an 8x32 block to C at DX, columns under
+// K1 (first 16) and K2 (last 16); STOREROW overwrites them.
+#define ADDROW(lo, hi) \
+	VADDPS (DX), lo, K1, lo; VMOVUPS lo, K1, (DX); VADDPS 64(DX), hi, K2, hi; VMOVUPS hi, K2, 64(DX)
+#define STOREROW(lo, hi) \
+	VMOVUPS lo, K1, (DX); VMOVUPS hi, K2, 64(DX)
+
 // func sgemmKernel8x32si(k int, a *float32, lda int, b *float32, offs *int, c *float32, ldc int, mask uint32, acc bool)
 //
 // sgemmKernel8x32 reading both operands where they lie instead of from packed strips:
@@ -465,71 +472,39 @@ loop8x32si:
 
 	CMPB acc+60(FP), $0
 	JEQ  store8x32si
-	VADDPS (DX), Z4, K1, Z4
-	VMOVUPS Z4, K1, (DX)
-	VADDPS 64(DX), Z5, K2, Z5
-	VMOVUPS Z5, K2, 64(DX)
+	ADDROW(Z4, Z5)
 	ADDQ R8, DX
-	VADDPS (DX), Z6, K1, Z6
-	VMOVUPS Z6, K1, (DX)
-	VADDPS 64(DX), Z7, K2, Z7
-	VMOVUPS Z7, K2, 64(DX)
+	ADDROW(Z6, Z7)
 	ADDQ R8, DX
-	VADDPS (DX), Z8, K1, Z8
-	VMOVUPS Z8, K1, (DX)
-	VADDPS 64(DX), Z9, K2, Z9
-	VMOVUPS Z9, K2, 64(DX)
+	ADDROW(Z8, Z9)
 	ADDQ R8, DX
-	VADDPS (DX), Z10, K1, Z10
-	VMOVUPS Z10, K1, (DX)
-	VADDPS 64(DX), Z11, K2, Z11
-	VMOVUPS Z11, K2, 64(DX)
+	ADDROW(Z10, Z11)
 	ADDQ R8, DX
-	VADDPS (DX), Z12, K1, Z12
-	VMOVUPS Z12, K1, (DX)
-	VADDPS 64(DX), Z13, K2, Z13
-	VMOVUPS Z13, K2, 64(DX)
+	ADDROW(Z12, Z13)
 	ADDQ R8, DX
-	VADDPS (DX), Z14, K1, Z14
-	VMOVUPS Z14, K1, (DX)
-	VADDPS 64(DX), Z15, K2, Z15
-	VMOVUPS Z15, K2, 64(DX)
+	ADDROW(Z14, Z15)
 	ADDQ R8, DX
-	VADDPS (DX), Z16, K1, Z16
-	VMOVUPS Z16, K1, (DX)
-	VADDPS 64(DX), Z17, K2, Z17
-	VMOVUPS Z17, K2, 64(DX)
+	ADDROW(Z16, Z17)
 	ADDQ R8, DX
-	VADDPS (DX), Z18, K1, Z18
-	VMOVUPS Z18, K1, (DX)
-	VADDPS 64(DX), Z19, K2, Z19
-	VMOVUPS Z19, K2, 64(DX)
+	ADDROW(Z18, Z19)
 	VZEROUPPER
 	RET
 
 store8x32si:
-	VMOVUPS Z4, K1, (DX)
-	VMOVUPS Z5, K2, 64(DX)
+	STOREROW(Z4, Z5)
 	ADDQ R8, DX
-	VMOVUPS Z6, K1, (DX)
-	VMOVUPS Z7, K2, 64(DX)
+	STOREROW(Z6, Z7)
 	ADDQ R8, DX
-	VMOVUPS Z8, K1, (DX)
-	VMOVUPS Z9, K2, 64(DX)
+	STOREROW(Z8, Z9)
 	ADDQ R8, DX
-	VMOVUPS Z10, K1, (DX)
-	VMOVUPS Z11, K2, 64(DX)
+	STOREROW(Z10, Z11)
 	ADDQ R8, DX
-	VMOVUPS Z12, K1, (DX)
-	VMOVUPS Z13, K2, 64(DX)
+	STOREROW(Z12, Z13)
 	ADDQ R8, DX
-	VMOVUPS Z14, K1, (DX)
-	VMOVUPS Z15, K2, 64(DX)
+	STOREROW(Z14, Z15)
 	ADDQ R8, DX
-	VMOVUPS Z16, K1, (DX)
-	VMOVUPS Z17, K2, 64(DX)
+	STOREROW(Z16, Z17)
 	ADDQ R8, DX
-	VMOVUPS Z18, K1, (DX)
-	VMOVUPS Z19, K2, 64(DX)
+	STOREROW(Z18, Z19)
 	VZEROUPPER
 	RET
