@@ -33,7 +33,7 @@ func Activate[T Float](act Activation, alpha T, x, y []T) {
 	y = y[:len(x)]
 	switch act {
 	case ReLU:
-		if len(x) > 0 && isF32[T]() && avx512Elementwise() {
+		if len(x) > 0 && isF32[T]() && avx512Kernels() {
 			reluForward32(&f32s(x)[0], &f32s(y)[0], len(x))
 			return
 		}

@@ -30,7 +30,7 @@ type implicitGeom struct {
 // assembly path, stride 1, and not a 1x1 kernel without padding (whose image already is
 // its column matrix).
 func implicitConv[T Float](p *Conv2DParams) bool {
-	return isF32[T]() && avx512Elementwise() && p.StrideH == 1 && p.StrideW == 1 && !p.pointwise()
+	return isF32[T]() && avx512Kernels() && p.StrideH == 1 && p.StrideW == 1 && !p.pointwise()
 }
 
 // implicitGeoms caches each layer shape's geometry (keyed by the parameters with N = 0),
@@ -112,116 +112,38 @@ func conv2DImplicit(p *Conv2DParams, x, w, y []float32) {
 }
 
 // conv2DKernelGradImplicit overwrites dw [F, C*KH*KW] with the kernel gradient of images
-// lo..hi-1 (at most maxSegments), as conv2DKernelGrad does, without im2col: every image
-// is padded into its own buffer, dy spread onto its wide grid, and one sgemmNTRows call
-// sums all the images' products before reducing them.
+// lo..hi-1 (at most maxSegments), as conv2DKernelGrad does, without im2col: a group of
+// images is padded, each into its own buffer, dy spread onto their wide grids, and one
+// sgemmNTRows call sums the group's products before reducing them. Summing many images
+// at once helps short rows (7x7 outputs: 0.80 -> 0.61 ms for resnet-small's 64-channel
+// layers) but pushes a long row's block of A out of L1 (28x28: 0.34 -> 0.44 ms), so a
+// group holds about 512 positions' worth of images.
 func conv2DKernelGradImplicit(p *Conv2DParams, g *implicitGeom, x, dy, dw []float32, lo, hi int) {
 	ckk, chw, ohw := p.C*p.KH*p.KW, p.C*p.H*p.W, g.oh*g.ow
-	nimg := hi - lo
+	per := min(max(1, 512/g.nw), hi-lo)
 	fnw := p.F * g.nw
-	xpBuf, dywBuf := getScratch[float32](nimg*g.size), getScratch[float32](nimg*fnw)
+	xpBuf, dywBuf := getScratch[float32](per*g.size), getScratch[float32](per*fnw)
 	defer putScratch(xpBuf)
 	defer putScratch(dywBuf)
 	clear(*xpBuf)
 	var as, bs [maxSegments][]float32
-	for s := range nimg {
-		i := lo + s
-		xp := (*xpBuf)[s*g.size:][:g.size]
-		dyw := (*dywBuf)[s*fnw:][:fnw]
-		g.pad(p, x[i*chw:(i+1)*chw], xp)
-		dyi := dy[i*p.F*ohw : (i+1)*p.F*ohw]
-		for f := range p.F {
-			for r := range g.oh {
-				row := dyw[f*g.nw+r*g.wp:][:g.wp]
-				copy(row, dyi[f*ohw+r*g.ow:][:g.ow])
-				clear(row[g.ow:])
-			}
-		}
-		as[s], bs[s] = dyw, xp
-	}
-	// Summing many images at once helps short rows (7x7 outputs: 0.80 -> 0.61 ms for
-	// resnet-small's 64-channel layers) but pushes a long row's block of A out of L1
-	// (28x28: 0.34 -> 0.44 ms), so each call sums about 512 positions' worth of images.
-	per := min(max(1, 512/g.nw), nimg)
-	for s := 0; s < nimg; s += per {
-		e := min(s+per, nimg)
-		sgemmNTRows(p.F, ckk, g.nw, as[s:e], g.nw, bs[s:e], g.offs, 0, s > 0, dw, ckk)
-	}
-}
-
-// sgemmIndirect computes C = A×B (acc false) or C += A×B (acc true) for an untransposed A
-// (m×k, row stride lda) and a B whose row p is b[offs[p]:][:n] (b[p*ldb:][:n] when offs is
-// nil), with sgemmKernel8x32si, in blocks of asmKC steps of depth; rows of A past the last
-// multiple of 8 go through the kernel on a zero-padded copy. Every row of B must have n
-// elements in b.
-func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, offs []int, ldb int, acc bool, c []float32, ldc int) {
-	const mr, nr = 8, 32
-	if m < 1 || n < 1 || k < 1 || lda < k || ldc < n || len(a) < (m-1)*lda+k || len(c) < (m-1)*ldc+n {
-		panic("kernels: sgemmIndirect: A or C too short for their shape")
-	}
-	if offs == nil {
-		if ldb < n || len(b) < (k-1)*ldb+n {
-			panic("kernels: sgemmIndirect: B too short for its shape")
-		}
-	} else {
-		if len(offs) < k {
-			panic("kernels: sgemmIndirect: fewer row offsets than the depth")
-		}
-		for _, o := range offs[:k] {
-			if o < 0 || o+n > len(b) {
-				panic("kernels: sgemmIndirect: a row of B lies outside b")
-			}
-		}
-	}
-	strips := (n + nr - 1) / nr
-	m8 := m &^ (mr - 1)
-	var edge [mr * nr]float32
-	var aEdge *[]float32
-	if m8 < m {
-		aEdge = getScratch[float32](mr * min(k, asmKC))
-		defer putScratch(aEdge)
-	}
-	var strided [asmKC]int
-	for p0 := 0; p0 < k; p0 += asmKC {
-		kc := min(asmKC, k-p0)
-		blockAcc := acc || p0 > 0
-		var o *int
-		if offs == nil {
-			for p := range kc {
-				strided[p] = (p0 + p) * ldb
-			}
-			o = &strided[0]
-		} else {
-			o = &offs[p0]
-		}
-		if aEdge != nil {
-			pa := (*aEdge)[:mr*kc]
-			clear(pa)
-			for r := range m - m8 {
-				copy(pa[r*kc:][:kc], a[(m8+r)*lda+p0:][:kc])
-			}
-		}
-		for js := range strips {
-			j := js * nr
-			nj := min(nr, n-j)
-			mask := uint32(1)<<nj - 1 // nj == 32 gives all ones
-			for i := 0; i < m8; i += mr {
-				sgemmKernel8x32si(kc, &a[i*lda+p0], lda, &b[j], o, &c[i*ldc+j], ldc, mask, blockAcc)
-			}
-			if aEdge == nil {
-				continue
-			}
-			sgemmKernel8x32si(kc, &(*aEdge)[0], kc, &b[j], o, &edge[0], nr, mask, false)
-			for r := range m - m8 {
-				dst := c[(m8+r)*ldc+j:][:nj]
-				if !blockAcc {
-					copy(dst, edge[r*nr:][:nj])
-					continue
-				}
-				for q, v := range edge[r*nr:][:nj] {
-					dst[q] += v
+	for first := lo; first < hi; first += per {
+		n := min(per, hi-first)
+		for s := range n {
+			i := first + s
+			xp := (*xpBuf)[s*g.size:][:g.size]
+			dyw := (*dywBuf)[s*fnw:][:fnw]
+			g.pad(p, x[i*chw:(i+1)*chw], xp)
+			dyi := dy[i*p.F*ohw : (i+1)*p.F*ohw]
+			for f := range p.F {
+				for r := range g.oh {
+					row := dyw[f*g.nw+r*g.wp:][:g.wp]
+					copy(row, dyi[f*ohw+r*g.ow:][:g.ow])
+					clear(row[g.ow:])
 				}
 			}
+			as[s], bs[s] = dyw, xp
 		}
+		sgemmNTRows(p.F, ckk, g.nw, as[:n], g.nw, bs[:n], g.offs, 0, first > lo, dw, ckk)
 	}
 }

@@ -2,13 +2,14 @@ package kernels
 
 import "unsafe"
 
-// avx512Elementwise reports whether the element-wise kernels of float32 ReLU, its gradient,
-// batch normalization and its input gradient run in AVX-512 assembly: on the go+asm path
-// with its AVX-512 kernels, so that CONVGRAPH_BLAS=go (or openblas) keeps the Go loops and
-// the tests, run on every path, check both. The assembly computes the same float64
-// operations in the same order, so the results are bit-identical
-// (TestElementwiseAsmMatchesGo); resnet-small spent 19% of a training step in these loops.
-func avx512Elementwise() bool {
+// avx512Kernels reports whether convgraph's own AVX-512 kernels beyond the GEMM run:
+// implicit convolutions, ReLU and its gradient, batch normalization, bias gradients and
+// 2x2 max-pool gradients (float32). Only on the go+asm path with its AVX-512 kernels, so
+// that CONVGRAPH_BLAS=go (or openblas) keeps the Go loops and the tests, run on every
+// path, check both. The element-wise kernels compute the same float64 operations in the
+// same order as the Go loops, so their results are bit-identical
+// (TestElementwiseAsmMatchesGo); the sums add in a different order (norm.go).
+func avx512Kernels() bool {
 	be := current()
 	return be.name == PathAsm && asmISA == "avx512"
 }

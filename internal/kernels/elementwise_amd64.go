@@ -1,6 +1,6 @@
 package kernels
 
-// AVX-512 element-wise kernels (elementwise_amd64.s); callers check avx512Elementwise.
+// AVX-512 element-wise kernels (elementwise_amd64.s); callers check avx512Kernels.
 
 //go:noescape
 func reluForward32(x, y *float32, n int)

@@ -2,7 +2,7 @@
 
 package kernels
 
-// No assembly element-wise kernels off amd64; avx512Elementwise is always false there.
+// No assembly element-wise kernels off amd64; avx512Kernels is always false there.
 
 func reluForward32(x, y *float32, n int) { panic("kernels: no assembly kernels on this architecture") }
 

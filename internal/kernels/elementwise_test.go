@@ -9,7 +9,7 @@ import (
 // (full vectors and masked tails) and on special values: NaN, ±0, ±Inf, subnormals.
 func TestElementwiseAsmMatchesGo(t *testing.T) {
 	old := Backend()
-	if SetBackend(PathAsm) != nil || !avx512Elementwise() {
+	if SetBackend(PathAsm) != nil || !avx512Kernels() {
 		t.Skip("no AVX-512 go+asm path on this machine")
 	}
 	defer SetBackend(old) //nolint:errcheck // it was in use

@@ -37,8 +37,8 @@ func sgemmKernel8x32si(k int, a *float32, lda int, b *float32, offs *int, c *flo
 var asmOnce sync.Once
 
 // initAsm registers the assembly SGEMM when the CPU has AVX2 and FMA: the AVX-512 kernels
-// when it also has AVX-512 F and VL (and CONVGRAPH_ASM is not "avx2"), else the AVX2 one. Float64
-// stays on gonum: only gradient checks compute in float64.
+// when it also has AVX-512 F and VL (and CONVGRAPH_ASM is not "avx2"), else the AVX2 one.
+// Float64 stays on gonum: only gradient checks compute in float64.
 func initAsm() {
 	asmOnce.Do(func() {
 		if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {

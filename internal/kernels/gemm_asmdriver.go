@@ -148,6 +148,83 @@ func sgemmInPlaceB(transA bool, m, n, k int, alpha float32, a []float32, lda int
 	sgemmIndirect(m, n, k, a, lda, b, nil, ldb, beta == 1, c, ldc)
 }
 
+// sgemmIndirect computes C = A×B (acc false) or C += A×B (acc true) for an untransposed A
+// (m×k, row stride lda) and a B whose row p is b[offs[p]:][:n] (b[p*ldb:][:n] when offs is
+// nil), with sgemmKernel8x32si, in blocks of asmKC steps of depth; rows of A past the last
+// multiple of 8 go through the kernel on a zero-padded copy. Every row of B must have n
+// elements in b.
+func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, offs []int, ldb int, acc bool, c []float32, ldc int) {
+	const mr, nr = 8, 32
+	if m < 1 || n < 1 || k < 1 || lda < k || ldc < n || len(a) < (m-1)*lda+k || len(c) < (m-1)*ldc+n {
+		panic("kernels: sgemmIndirect: A or C too short for their shape")
+	}
+	if offs == nil {
+		if ldb < n || len(b) < (k-1)*ldb+n {
+			panic("kernels: sgemmIndirect: B too short for its shape")
+		}
+	} else {
+		if len(offs) < k {
+			panic("kernels: sgemmIndirect: fewer row offsets than the depth")
+		}
+		for _, o := range offs[:k] {
+			if o < 0 || o+n > len(b) {
+				panic("kernels: sgemmIndirect: a row of B lies outside b")
+			}
+		}
+	}
+	strips := (n + nr - 1) / nr
+	m8 := m &^ (mr - 1)
+	var edge [mr * nr]float32
+	var aEdge *[]float32
+	if m8 < m {
+		aEdge = getScratch[float32](mr * min(k, asmKC))
+		defer putScratch(aEdge)
+	}
+	var strided [asmKC]int
+	for p0 := 0; p0 < k; p0 += asmKC {
+		kc := min(asmKC, k-p0)
+		blockAcc := acc || p0 > 0
+		var o *int
+		if offs == nil {
+			for p := range kc {
+				strided[p] = (p0 + p) * ldb
+			}
+			o = &strided[0]
+		} else {
+			o = &offs[p0]
+		}
+		if aEdge != nil {
+			pa := (*aEdge)[:mr*kc]
+			clear(pa)
+			for r := range m - m8 {
+				copy(pa[r*kc:][:kc], a[(m8+r)*lda+p0:][:kc])
+			}
+		}
+		for js := range strips {
+			j := js * nr
+			nj := min(nr, n-j)
+			mask := uint32(1)<<nj - 1 // nj == 32 gives all ones
+			for i := 0; i < m8; i += mr {
+				sgemmKernel8x32si(kc, &a[i*lda+p0], lda, &b[j], o, &c[i*ldc+j], ldc, mask, blockAcc)
+			}
+			if aEdge == nil {
+				continue
+			}
+			sgemmKernel8x32si(kc, &(*aEdge)[0], kc, &b[j], o, &edge[0], nr, mask, false)
+			for r := range m - m8 {
+				dst := c[(m8+r)*ldc+j:][:nj]
+				if !blockAcc {
+					copy(dst, edge[r*nr:][:nj])
+					continue
+				}
+				for q, v := range edge[r*nr:][:nj] {
+					dst[q] += v
+				}
+			}
+		}
+	}
+}
+
 // ntMinDepth is the depth from which A×Bᵀ goes to sgemmNT: below it the 57 instructions
 // that reduce a 4x4 block's partial sums outweigh the 16 multiply-adds per 16 steps, and
 // packing B is cheaper.

@@ -12,7 +12,7 @@ import "math"
 // Moments computes each channel's mean and biased variance of x laid out as
 // [n, c, inner], accumulating in float64.
 func Moments[T Float](n, c, inner int, x []T, mean, variance []float64) {
-	if inner > 0 && isF32[T]() && avx512Elementwise() {
+	if inner > 0 && isF32[T]() && avx512Kernels() {
 		xs := f32s(x)
 		Split(c, 2*n*inner, func(c0, c1 int) {
 			for ch := c0; ch < c1; ch++ {
@@ -129,7 +129,7 @@ func rows4[T Float](x []T, off, inner int) (r0, r1, r2, r3 []T) {
 
 // Normalize computes y = (x - mean[c]) / sqrt(variance[c] + eps) * gamma[c] + beta[c].
 func Normalize[T Float](n, c, inner int, x []T, mean, variance []float64, eps float64, gamma, beta, y []T) {
-	asm := inner > 0 && isF32[T]() && avx512Elementwise()
+	asm := inner > 0 && isF32[T]() && avx512Kernels()
 	Split(n*c, inner, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			ch := r % c
@@ -153,7 +153,7 @@ func Normalize[T Float](n, c, inner int, x []T, mean, variance []float64, eps fl
 // where xhat = (x - mean) / sqrt(variance + eps): the sums that the gradients of
 // [Normalize] need (they are dbeta and dgamma, and [NormalizeInputGrad] reads both).
 func NormalizeSums[T Float](n, c, inner int, x []T, mean, variance []float64, eps float64, dy []T, sdy, sdyx []float64) {
-	if inner > 0 && isF32[T]() && avx512Elementwise() {
+	if inner > 0 && isF32[T]() && avx512Kernels() {
 		xs, ds := f32s(x), f32s(dy)
 		Split(c, 2*n*inner, func(c0, c1 int) {
 			for ch := c0; ch < c1; ch++ {
@@ -254,7 +254,7 @@ func NormalizeBackward[T Float](n, c, inner int, x []T, mean, variance []float64
 // and sdyx of [NormalizeSums], so that a caller that also wants dgamma and dbeta sums once.
 func NormalizeInputGrad[T Float](n, c, inner int, x []T, mean, variance []float64, eps float64, gamma, dy []T, sdy, sdyx []float64, dx []T) {
 	m := float64(n * inner)
-	asm := inner > 0 && isF32[T]() && avx512Elementwise()
+	asm := inner > 0 && isF32[T]() && avx512Kernels()
 	Split(n*c, inner, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			ch := r % c

@@ -145,7 +145,7 @@ func closeVals[T Float](t *testing.T, what string, got, want []T, rel float64) {
 // sum in the reference order, and on the AVX-512 path (whose moments and gradient sums add
 // eight lanes at a time) within rounding of it and bit for bit across thread counts.
 func testNormBits[T Float](t *testing.T) {
-	exact := !(isF32[T]() && avx512Elementwise())
+	exact := !(isF32[T]() && avx512Kernels())
 	// check compares with the reference (exactly, or within rel) and, on the AVX-512 path,
 	// with what the first thread count gave.
 	first := map[string][]float64{}

@@ -228,7 +228,7 @@ func mask64(b bool) uint64 {
 }
 
 func maxPool2x2BackwardPlane32(w, oh, ow int, xp, dyp, dxp []float32) {
-	asm := ow > 0 && avx512Elementwise()
+	asm := ow > 0 && avx512Kernels()
 	for i := range oh {
 		r0, r1 := xp[2*i*w:][:2*ow], xp[(2*i+1)*w:][:2*ow]
 		d0, d1 := dxp[2*i*w:][:2*ow], dxp[(2*i+1)*w:][:2*ow]

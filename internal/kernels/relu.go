@@ -22,7 +22,7 @@ func ReLUBackward[T Float](x, dy, dx []T) {
 
 func reluBackward32(x, dy, dx []float32) {
 	dy, dx = dy[:len(x)], dx[:len(x)]
-	if len(x) > 0 && avx512Elementwise() {
+	if len(x) > 0 && avx512Kernels() {
 		reluBackward32AVX512(&x[0], &dy[0], &dx[0], len(x))
 		return
 	}
