@@ -105,34 +105,26 @@ var writeStep func(step, tmp string)
 
 // staleTempAge is how long a temporary file of writeAtomic must have gone unmodified
 // before a later successful write of the same file removes it as abandoned (left by a
-// process killed mid-write). A write in progress touches its file at least every buffer
-// flush, so a live one is never this old; the tests set it to 0.
+// process killed mid-write). A write in progress touches its file at every buffer flush,
+// so a live one is this old only if its process has stalled; the tests set it to 0.
 var staleTempAge = 10 * time.Minute
 
-// removeStaleTemps deletes the abandoned temporary files of writes to dir/base (best
-// effort: a file it cannot remove stays, as before).
+// removeStaleTemps deletes the abandoned temporary files of writes to dir/base, named as
+// writeAtomic names them (best effort: a file it cannot remove stays, as before).
 func removeStaleTemps(dir, base string) {
-	matches, err := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".tmp*"))
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
-	for _, m := range matches {
-		if st, err := os.Lstat(m); err == nil && st.Mode().IsRegular() && time.Since(st.ModTime()) >= staleTempAge {
-			os.Remove(m)
+	prefix := "." + base + ".tmp"
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) >= staleTempAge {
+			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-}
-
-// globEscape quotes the characters filepath.Match treats specially.
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[]\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // writeAtomic writes a file through a temporary file in the same directory, synced and
