@@ -170,15 +170,17 @@ func convTransposedInput[T Float](p, q Conv2DParams, w, dy, dx []T) {
 	buf := getScratch[T](p.F * p.C * kk)
 	defer putScratch(buf)
 	wf := *buf
-	for f := range p.F {
-		for c := range p.C {
-			src := w[(f*p.C+c)*kk : (f*p.C+c+1)*kk]
-			dst := wf[(c*p.F+f)*kk : (c*p.F+f+1)*kk]
-			for t, v := range src {
-				dst[kk-1-t] = v
+	Split(p.F, p.C*kk, func(lo, hi int) {
+		for f := lo; f < hi; f++ {
+			for c := range p.C {
+				src := w[(f*p.C+c)*kk : (f*p.C+c+1)*kk]
+				dst := wf[(c*p.F+f)*kk : (c*p.F+f+1)*kk]
+				for t, v := range src {
+					dst[kk-1-t] = v
+				}
 			}
 		}
-	}
+	})
 	Conv2D(q, dy, wf, dx)
 }
 
@@ -229,12 +231,15 @@ func Conv2DBackwardKernel[T Float](p Conv2DParams, x, dy, dw []T) {
 			parts[c] = buf
 		}
 	})
-	copy(dw, *parts[0])
-	putScratch(parts[0])
-	for _, part := range parts[1:] {
-		for j, v := range *part {
-			dw[j] += v
+	// Split over the elements, each still summed in chunk order: done serially, this
+	// took long enough (64x64x3x3 kernels) for the helper goroutine to park.
+	Split(fckk, chunks, func(lo, hi int) {
+		copy(dw[lo:hi], (*parts[0])[lo:hi])
+		for _, part := range parts[1:] {
+			add(dw[lo:hi], (*part)[lo:hi], dw[lo:hi])
 		}
+	})
+	for _, part := range parts {
 		putScratch(part)
 	}
 }

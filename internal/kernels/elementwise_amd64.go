@@ -25,3 +25,6 @@ func rowGradSums32(x, dy *float32, n int, mu, inv float64) (s, sx float64)
 
 //go:noescape
 func maxPool2x2BackwardRow32(r0, r1, dy, d0, d1 *float32, ow int) bool
+
+//go:noescape
+func add32(a, b, y *float32, n int)

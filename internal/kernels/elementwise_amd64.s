@@ -73,6 +73,39 @@ doneRB:
 	VZEROUPPER
 	RET
 
+// func add32(a, b, y *float32, n int)
+TEXT ·add32(SB), NOSPLIT, $0-32
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), BX
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ CX, AX
+	SHRQ $4, AX
+	JZ   tailAD
+loopAD:
+	VMOVUPS (SI), Z0
+	VADDPS (BX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $64, DI
+	DECQ AX
+	JNZ  loopAD
+tailAD:
+	ANDQ $15, CX
+	JZ   doneAD
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (BX), K1, Z1
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+doneAD:
+	VZEROUPPER
+	RET
+
 // func normalize32(x, y *float32, n int, scale, shift float64)
 //
 // y[i] = float32(float64(x[i])*scale + shift), multiply and add rounded separately.

@@ -41,9 +41,11 @@ func TestElementwiseAsmMatchesGo(t *testing.T) {
 		sdy, sdyx := []float64{3, -2, 0.5}[:c], []float64{-1, 4, 2}[:c]
 		dxn := make([]float32, len(x))
 		NormalizeInputGrad(n, c, inner, x, mean, variance, 1e-3, gamma, dy, sdy, sdyx, dxn)
-		return [][]float32{y, dx, yn, dxn}
+		sum := make([]float32, len(x))
+		Add(x, dy, sum)
+		return [][]float32{y, dx, yn, dxn, sum}
 	}
-	names := []string{"ReLU", "ReLUBackward", "Normalize", "NormalizeInputGrad"}
+	names := []string{"ReLU", "ReLUBackward", "Normalize", "NormalizeInputGrad", "Add"}
 	for _, inner := range []int{1, 7, 8, 9, 15, 16, 17, 33, 49} {
 		n, c := 2, 3
 		x, dy := data(n*c*inner), data(n*c*inner)
