@@ -52,7 +52,7 @@ func NewMachine(g *G.ExprGraph, opts ...MachineOption) (*Machine, error) {
 	}
 	m := &Machine{}
 	err := Safely(func() error {
-		m.tm = G.NewTapeMachine(g)
+		m.tm = G.NewTapeMachine(g, G.WithEngine(engine{}))
 		return nil
 	})
 	if err != nil {

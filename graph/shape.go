@@ -111,17 +111,11 @@ func (op *addOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 	}
 	y := op.output(a.Dtype(), op.shape...)
 	if a.Dtype() == tensor.Float32 {
-		addInto(f32(a), f32(b), f32(y))
+		kernels.Add(f32(a), f32(b), f32(y))
 	} else {
-		addInto(f64(a), f64(b), f64(y))
+		kernels.Add(f64(a), f64(b), f64(y))
 	}
 	return y, nil
-}
-
-func addInto[T kernels.Float](a, b, y []T) {
-	for i, v := range a {
-		y[i] = v + b[i]
-	}
 }
 
 func (op *addOp) DiffWRT(int) []bool { return []bool{true, true} }
