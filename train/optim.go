@@ -86,60 +86,6 @@ func part(s []float64, lo, hi int) []float64 {
 	return s[lo:hi]
 }
 
-// paramJob is one parameter's slices for an update pass: its values and gradient (float32
-// or float64) and up to two state vectors (nil when off).
-type paramJob[R any] struct {
-	r        R
-	w32, g32 []float32
-	w64, g64 []float64
-	s1, s2   []float64
-}
-
-// newJob views p's value and gradient g for an update with rule r and state s1, s2.
-func newJob[R any](r R, p *nn.Param, g *tensor.Dense, s1, s2 []float64) paramJob[R] {
-	n := p.Size()
-	j := paramJob[R]{r: r, s1: s1, s2: s2}
-	if p.Value.Dtype() == tensor.Float32 {
-		j.w32, j.g32 = p.Value.Float32s()[:n], g.Float32s()[:n]
-	} else {
-		j.w64, j.g64 = p.Value.Float64s()[:n], g.Float64s()[:n]
-	}
-	return j
-}
-
-func (j *paramJob[R]) size() int { return max(len(j.w32), len(j.w64)) }
-
-// updateAll runs update on every job's elements, all parameters' elements cut together into
-// at most kernels.Chunks contiguous ranges of one kernels.Parallel call. Split per
-// parameter, the many small ones (biases, batch-norm scales, small kernels) ran serially,
-// one after another, while the helper goroutines parked and had to be woken again for
-// the next op (see kernels.Add). Every update is element-wise, so the split changes no value.
-func updateAll[R any](jobs []paramJob[R], update func(j *paramJob[R], lo, hi int)) {
-	total := 0
-	for i := range jobs {
-		total += jobs[i].size()
-	}
-	if c := kernels.Chunks(total); c > 1 {
-		kernels.Parallel(c, func(lo, hi int) { updateRange(jobs, update, lo*total/c, hi*total/c) })
-		return
-	}
-	updateRange(jobs, update, 0, total)
-}
-
-// updateRange runs update on elements [lo,hi) of the jobs' elements laid end to end.
-func updateRange[R any](jobs []paramJob[R], update func(j *paramJob[R], lo, hi int), lo, hi int) {
-	off := 0
-	for i := range jobs {
-		n := jobs[i].size()
-		if a, b := max(lo-off, 0), min(hi-off, n); a < b {
-			update(&jobs[i], a, b)
-		}
-		if off += n; off >= hi {
-			return
-		}
-	}
-}
-
 // The update loops below are the optimizers' per-element formulas, generic over the
 // parameter's element type. Each element is widened to float64, updated in float64 with
 // the same operations in the same order as always, and rounded back once, so a float32
@@ -153,7 +99,6 @@ type SGD struct {
 	WeightDecay float64
 	state       slots
 	key         []byte
-	jobs        []paramJob[sgdRule]
 }
 
 // Name is "sgd".
@@ -167,22 +112,19 @@ func (o *SGD) Step(params []*nn.Param, grads []*tensor.Dense, lr float64) error 
 	if o.state == nil {
 		o.state = slots{}
 	}
-	r := sgdRule{lr: lr, momentum: o.Momentum, decay: o.WeightDecay, nesterov: o.Nesterov}
-	o.jobs = o.jobs[:0]
 	for i, p := range params {
 		var v []float64
 		if o.Momentum != 0 {
 			v = o.state.get(&o.key, p, "velocity")
 		}
-		o.jobs = append(o.jobs, newJob(r, p, grads[i], v, nil))
-	}
-	updateAll(o.jobs, func(j *paramJob[sgdRule], lo, hi int) {
-		if j.w32 != nil {
-			sgdUpdate(j.r, j.w32[lo:hi], j.g32[lo:hi], part(j.s1, lo, hi))
+		r := sgdRule{lr: lr, momentum: o.Momentum, decay: o.WeightDecay, nesterov: o.Nesterov}
+		n := p.Size()
+		if p.Value.Dtype() == tensor.Float32 {
+			sgdSplit(r, p.Value.Float32s()[:n], grads[i].Float32s()[:n], v)
 		} else {
-			sgdUpdate(j.r, j.w64[lo:hi], j.g64[lo:hi], part(j.s1, lo, hi))
+			sgdSplit(r, p.Value.Float64s()[:n], grads[i].Float64s()[:n], v)
 		}
-	})
+	}
 	return nil
 }
 
@@ -190,6 +132,18 @@ func (o *SGD) Step(params []*nn.Param, grads []*tensor.Dense, lr float64) error 
 type sgdRule struct {
 	lr, momentum, decay float64
 	nesterov            bool
+}
+
+func sgdSplit[T float32 | float64](r sgdRule, w, g []T, v []float64) {
+	if c := kernels.Chunks(len(w)); c > 1 {
+		n := len(w)
+		kernels.Parallel(c, func(lo, hi int) {
+			lo, hi = lo*n/c, hi*n/c
+			sgdUpdate(r, w[lo:hi], g[lo:hi], part(v, lo, hi))
+		})
+		return
+	}
+	sgdUpdate(r, w, g, v)
 }
 
 // sgdUpdate updates w in place; v is nil without momentum.
@@ -235,7 +189,6 @@ type Adam struct {
 	state                 slots
 	steps                 map[string]int
 	key                   []byte
-	jobs                  []paramJob[adamRule]
 }
 
 // Name is "adam".
@@ -265,27 +218,36 @@ func (o *Adam) Step(params []*nn.Param, grads []*tensor.Dense, lr float64) error
 		o.state, o.steps = slots{}, map[string]int{}
 	}
 	b1, b2, eps := o.defaults()
-	o.jobs = o.jobs[:0]
 	for i, p := range params {
 		m, v := o.state.get(&o.key, p, "m"), o.state.get(&o.key, p, "v")
 		o.steps[p.Name]++
 		t := float64(o.steps[p.Name])
 		r := adamRule{b1: b1, b2: b2, eps: eps, a: lr * math.Sqrt(1-math.Pow(b2, t)) / (1 - math.Pow(b1, t))}
-		o.jobs = append(o.jobs, newJob(r, p, grads[i], m, v))
-	}
-	updateAll(o.jobs, func(j *paramJob[adamRule], lo, hi int) {
-		if j.w32 != nil {
-			adamUpdate(j.r, j.w32[lo:hi], j.g32[lo:hi], j.s1[lo:hi], j.s2[lo:hi])
+		n := p.Size()
+		if p.Value.Dtype() == tensor.Float32 {
+			adamSplit(r, p.Value.Float32s()[:n], grads[i].Float32s()[:n], m, v)
 		} else {
-			adamUpdate(j.r, j.w64[lo:hi], j.g64[lo:hi], j.s1[lo:hi], j.s2[lo:hi])
+			adamSplit(r, p.Value.Float64s()[:n], grads[i].Float64s()[:n], m, v)
 		}
-	})
+	}
 	return nil
 }
 
 // adamRule holds Adam's coefficients for one parameter's step; a is the bias-corrected
 // learning rate.
 type adamRule struct{ b1, b2, eps, a float64 }
+
+func adamSplit[T float32 | float64](r adamRule, w, g []T, m, v []float64) {
+	if c := kernels.Chunks(len(w)); c > 1 {
+		n := len(w)
+		kernels.Parallel(c, func(lo, hi int) {
+			lo, hi = lo*n/c, hi*n/c
+			adamUpdate(r, w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi])
+		})
+		return
+	}
+	adamUpdate(r, w, g, m, v)
+}
 
 func adamUpdate[T float32 | float64](r adamRule, w, g []T, m, v []float64) {
 	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
@@ -341,7 +303,6 @@ type RMSprop struct {
 	Rho, Epsilon, Momentum float64
 	state                  slots
 	key                    []byte
-	jobs                   []paramJob[rmsRule]
 }
 
 // Name is "rmsprop".
@@ -362,27 +323,36 @@ func (o *RMSprop) Step(params []*nn.Param, grads []*tensor.Dense, lr float64) er
 	if r.eps == 0 {
 		r.eps = 1e-7
 	}
-	o.jobs = o.jobs[:0]
 	for i, p := range params {
 		ms := o.state.get(&o.key, p, "rms")
 		var mom []float64
 		if o.Momentum != 0 {
 			mom = o.state.get(&o.key, p, "momentum")
 		}
-		o.jobs = append(o.jobs, newJob(r, p, grads[i], ms, mom))
-	}
-	updateAll(o.jobs, func(j *paramJob[rmsRule], lo, hi int) {
-		if j.w32 != nil {
-			rmsUpdate(j.r, j.w32[lo:hi], j.g32[lo:hi], j.s1[lo:hi], part(j.s2, lo, hi))
+		n := p.Size()
+		if p.Value.Dtype() == tensor.Float32 {
+			rmsSplit(r, p.Value.Float32s()[:n], grads[i].Float32s()[:n], ms, mom)
 		} else {
-			rmsUpdate(j.r, j.w64[lo:hi], j.g64[lo:hi], j.s1[lo:hi], part(j.s2, lo, hi))
+			rmsSplit(r, p.Value.Float64s()[:n], grads[i].Float64s()[:n], ms, mom)
 		}
-	})
+	}
 	return nil
 }
 
 // rmsRule holds RMSprop's settings for one step.
 type rmsRule struct{ lr, rho, eps, momentum float64 }
+
+func rmsSplit[T float32 | float64](r rmsRule, w, g []T, ms, mom []float64) {
+	if c := kernels.Chunks(len(w)); c > 1 {
+		n := len(w)
+		kernels.Parallel(c, func(lo, hi int) {
+			lo, hi = lo*n/c, hi*n/c
+			rmsUpdate(r, w[lo:hi], g[lo:hi], ms[lo:hi], part(mom, lo, hi))
+		})
+		return
+	}
+	rmsUpdate(r, w, g, ms, mom)
+}
 
 // rmsUpdate updates w in place; mom is nil without momentum.
 func rmsUpdate[T float32 | float64](r rmsRule, w, g []T, ms, mom []float64) {
