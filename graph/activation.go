@@ -73,8 +73,15 @@ func (op *actOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 
 func (op *actOp) DiffWRT(int) []bool { return []bool{true} }
 
+// SymDiff gives ReLU's gradient op the output in place of the input: y > 0 exactly
+// where x > 0 (NaN and -0 included), so the input need not be kept for the backward pass
+// and its buffer can be reused as soon as the ReLU has run.
 func (op *actOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	dx, err := apply(&actBackOp{act: op.act, alpha: op.alpha, dims: op.dims}, in[0], out, grad)
+	x := in[0]
+	if op.act == kernels.ReLU {
+		x = out
+	}
+	dx, err := apply(&actBackOp{act: op.act, alpha: op.alpha, dims: op.dims}, x, out, grad)
 	if err != nil {
 		return nil, err
 	}
