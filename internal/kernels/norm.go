@@ -2,10 +2,11 @@ package kernels
 
 import "math"
 
-// The normalisation kernels split their work over goroutines by channel (sums) or by
-// [sample, channel] row (element-wise passes), never inside one channel's sum: each sum
-// runs in the same order, in float64, on any number of threads, so every result is the
-// same bit for bit whatever GOMAXPROCS is. A sum is a chain of dependent additions, so a
+// The normalisation kernels split their work over goroutines by channel (the Go sums), by
+// fixed chunks of images (the AVX-512 sums, see normChunk) or by [sample, channel] row
+// (element-wise passes), never in a way that depends on the thread count: each sum runs in
+// the same order, in float64, on any number of threads, so every result is the same bit
+// for bit whatever GOMAXPROCS is. A sum is a chain of dependent additions, so a
 // worker runs the chains of two or four neighbouring channels side by side to keep the
 // FPU busy; that changes the interleaving of independent chains, never a chain's order.
 
@@ -13,12 +14,7 @@ import "math"
 // [n, c, inner], accumulating in float64.
 func Moments[T Float](n, c, inner int, x []T, mean, variance []float64) {
 	if inner > 0 && isF32[T]() && avx512Kernels() {
-		xs := f32s(x)
-		Split(c, 2*n*inner, func(c0, c1 int) {
-			for ch := c0; ch < c1; ch++ {
-				momentsAsm(n, c, inner, ch, xs, mean, variance)
-			}
-		})
+		momentsAsm(n, c, inner, f32s(x), mean, variance)
 		return
 	}
 	Split(c, 2*n*inner, func(c0, c1 int) {
@@ -32,36 +28,74 @@ func Moments[T Float](n, c, inner int, x []T, mean, variance []float64) {
 	})
 }
 
-// momentsAsm is moments1 with each image's row of channel ch summed by the AVX-512
-// kernels (eight float64 lanes, then the lanes), the rows' sums added in image order. The
-// order of the additions differs from moments1's, so the results may differ in the last
+// The AVX-512 moments and gradient sums split the batch, not the channels: the
+// convolution before a batch normalisation writes each worker's images into that core's
+// cache, and a split by channel made each core read half of its rows from the other's.
+// The images are cut into fixed chunks of normChunk; a worker sums its chunks' rows of
+// every channel (eight float64 lanes per row, then the lanes, rows in image order) into a
+// partial per chunk and channel, and the partials are added in chunk order. The order of
+// the additions differs from moments1's and sums1's, so the results may differ in the last
 // bits; they are the same on any number of threads.
-func momentsAsm(n, c, inner, ch int, x []float32, mean, variance []float64) {
-	m := float64(n * inner)
-	var s float64
-	for smp := range n {
-		s += rowSum32(&x[(smp*c+ch)*inner:][:inner][0], inner)
+const normChunk = 8
+
+// chunkSums runs row(smp, ch, acc) over every image and channel, accumulating in
+// parts[k] the sums of chunk k (width values per channel), with the chunks split over
+// the cores, and then adds the chunks' parts in order into out (width values per channel).
+func chunkSums(n, c, inner, width int, out []float64, row func(smp, ch int, acc []float64)) {
+	chunks := (n + normChunk - 1) / normChunk
+	buf := getScratch[float64](chunks * c * width)
+	defer putScratch(buf)
+	parts := *buf
+	clear(parts)
+	Split(chunks, normChunk*c*inner, func(k0, k1 int) {
+		for k := k0; k < k1; k++ {
+			part := parts[k*c*width : (k+1)*c*width]
+			for smp := k * normChunk; smp < min((k+1)*normChunk, n); smp++ {
+				for ch := range c {
+					row(smp, ch, part[ch*width:(ch+1)*width])
+				}
+			}
+		}
+	})
+	clear(out[:c*width])
+	for k := range chunks {
+		for j, v := range parts[k*c*width : (k+1)*c*width] {
+			out[j] += v
+		}
 	}
-	mu := s / m
-	var ss float64
-	for smp := range n {
-		ss += rowSqDev32(&x[(smp*c+ch)*inner:][:inner][0], inner, mu)
-	}
-	mean[ch], variance[ch] = mu, ss/m
 }
 
-// sumsAsm is sums1 on the AVX-512 kernels, as momentsAsm is moments1.
-func sumsAsm(n, c, inner, ch int, x []float32, mean, variance []float64, eps float64, dy []float32, sdy, sdyx []float64) {
-	inv := 1 / math.Sqrt(variance[ch]+eps)
-	mu := mean[ch]
-	var s, sx float64
-	for smp := range n {
-		off := (smp*c + ch) * inner
-		rs, rsx := rowGradSums32(&x[off:][:inner][0], &dy[off:][:inner][0], inner, mu, inv)
-		s += rs
-		sx += rsx
+// momentsAsm is Moments on the AVX-512 kernels, split by image (see normChunk).
+func momentsAsm(n, c, inner int, x []float32, mean, variance []float64) {
+	m := float64(n * inner)
+	chunkSums(n, c, inner, 1, mean, func(smp, ch int, acc []float64) {
+		acc[0] += rowSum32(&x[(smp*c+ch)*inner:][:inner][0], inner)
+	})
+	for ch := range c {
+		mean[ch] /= m
 	}
-	sdy[ch], sdyx[ch] = s, sx
+	chunkSums(n, c, inner, 1, variance, func(smp, ch int, acc []float64) {
+		acc[0] += rowSqDev32(&x[(smp*c+ch)*inner:][:inner][0], inner, mean[ch])
+	})
+	for ch := range c {
+		variance[ch] /= m
+	}
+}
+
+// sumsAsm is NormalizeSums on the AVX-512 kernels, split by image (see normChunk).
+func sumsAsm(n, c, inner int, x []float32, mean, variance []float64, eps float64, dy []float32, sdy, sdyx []float64) {
+	buf := getScratch[float64](2 * c)
+	defer putScratch(buf)
+	both := *buf
+	chunkSums(n, c, inner, 2, both, func(smp, ch int, acc []float64) {
+		off := (smp*c + ch) * inner
+		rs, rsx := rowGradSums32(&x[off:][:inner][0], &dy[off:][:inner][0], inner, mean[ch], 1/math.Sqrt(variance[ch]+eps))
+		acc[0] += rs
+		acc[1] += rsx
+	})
+	for ch := range c {
+		sdy[ch], sdyx[ch] = both[2*ch], both[2*ch+1]
+	}
 }
 
 func moments1[T Float](n, c, inner, ch int, x []T, mean, variance []float64) {
@@ -154,12 +188,7 @@ func Normalize[T Float](n, c, inner int, x []T, mean, variance []float64, eps fl
 // [Normalize] need (they are dbeta and dgamma, and [NormalizeInputGrad] reads both).
 func NormalizeSums[T Float](n, c, inner int, x []T, mean, variance []float64, eps float64, dy []T, sdy, sdyx []float64) {
 	if inner > 0 && isF32[T]() && avx512Kernels() {
-		xs, ds := f32s(x), f32s(dy)
-		Split(c, 2*n*inner, func(c0, c1 int) {
-			for ch := c0; ch < c1; ch++ {
-				sumsAsm(n, c, inner, ch, xs, mean, variance, eps, ds, sdy, sdyx)
-			}
-		})
+		sumsAsm(n, c, inner, f32s(x), mean, variance, eps, f32s(dy), sdy, sdyx)
 		return
 	}
 	Split(c, 2*n*inner, func(c0, c1 int) {
