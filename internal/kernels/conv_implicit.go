@@ -80,12 +80,24 @@ func (g *implicitGeom) pad(p *Conv2DParams, x, xp []float32) {
 		return
 	}
 	for c := range p.C {
-		dst := xp[c*g.plane+p.PadTop*g.wp+p.PadLeft:]
-		src := x[c*hw:][:hw]
-		for r := range p.H {
-			copy(dst[r*g.wp:][:p.W], src[r*p.W:][:p.W])
-		}
+		copyRows(xp[c*g.plane+p.PadTop*g.wp+p.PadLeft:], x[c*hw:][:hw], p.H, p.W, g.wp, p.W)
 	}
+}
+
+// copyRows copies rows rows of n elements from src, one every srcStride elements, to
+// dst, one every dstStride. The implicit convolutions move images in and out of their
+// padded and wide layouts row by row, and rows are short (7 to 28 elements for
+// resnet-small): a copy call per row cost more than the copying (memmove was 8% of a
+// training step), so AVX-512 copies them in one call. Only the implicit convolutions call
+// it, and they run only on the AVX-512 path.
+func copyRows(dst, src []float32, rows, n, dstStride, srcStride int) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	// Bounds: the last row ends inside both slices.
+	_ = dst[(rows-1)*dstStride+n-1]
+	_ = src[(rows-1)*srcStride+n-1]
+	copyRows32(&dst[0], &src[0], rows, n, dstStride, srcStride)
 }
 
 // conv2DImplicit is Conv2D's implicit form (see implicitConv).
@@ -101,12 +113,8 @@ func conv2DImplicit(p *Conv2DParams, x, w, y []float32) {
 		for i := lo; i < hi; i++ {
 			g.pad(p, x[i*chw:(i+1)*chw], xp)
 			sgemmIndirect(p.F, g.nw, ckk, w, ckk, xp, g.offs, 0, false, yw, g.nw)
-			yi := y[i*p.F*ohw : (i+1)*p.F*ohw]
-			for f := range p.F {
-				for r := range g.oh {
-					copy(yi[f*ohw+r*g.ow:][:g.ow], yw[f*g.nw+r*g.wp:][:g.ow])
-				}
-			}
+			// Row (f, r) of the wide grid starts at (f*oh + r)*wp, of y at (f*oh + r)*ow.
+			copyRows(y[i*p.F*ohw:(i+1)*p.F*ohw], yw, p.F*g.oh, g.ow, g.ow, g.wp)
 		}
 	})
 }
@@ -126,6 +134,8 @@ func conv2DKernelGradImplicit(p *Conv2DParams, g *implicitGeom, x, dy, dw []floa
 	defer putScratch(xpBuf)
 	defer putScratch(dywBuf)
 	clear(*xpBuf)
+	clear(*dywBuf) // the extra columns of the wide grids; only the valid ones are written
+
 	var as, bs [maxSegments][]float32
 	for first := lo; first < hi; first += per {
 		n := min(per, hi-first)
@@ -134,14 +144,7 @@ func conv2DKernelGradImplicit(p *Conv2DParams, g *implicitGeom, x, dy, dw []floa
 			xp := (*xpBuf)[s*g.size:][:g.size]
 			dyw := (*dywBuf)[s*fnw:][:fnw]
 			g.pad(p, x[i*chw:(i+1)*chw], xp)
-			dyi := dy[i*p.F*ohw : (i+1)*p.F*ohw]
-			for f := range p.F {
-				for r := range g.oh {
-					row := dyw[f*g.nw+r*g.wp:][:g.wp]
-					copy(row, dyi[f*ohw+r*g.ow:][:g.ow])
-					clear(row[g.ow:])
-				}
-			}
+			copyRows(dyw, dy[i*p.F*ohw:(i+1)*p.F*ohw], p.F*g.oh, g.ow, g.wp, g.ow)
 			as[s], bs[s] = dyw, xp
 		}
 		sgemmNTRows(p.F, ckk, g.nw, as[:n], g.nw, bs[:n], g.offs, 0, first > lo, dw, ckk)

@@ -28,3 +28,6 @@ func maxPool2x2BackwardRow32(r0, r1, dy, d0, d1 *float32, ow int) bool
 
 //go:noescape
 func add32(a, b, y *float32, n int)
+
+//go:noescape
+func copyRows32(dst, src *float32, rows, n, dstStride, srcStride int)

@@ -106,6 +106,52 @@ doneAD:
 	VZEROUPPER
 	RET
 
+// func copyRows32(dst, src *float32, rows, n, dstStride, srcStride int)
+//
+// Copies rows rows of n elements; row i starts at src+i*srcStride and dst+i*dstStride.
+TEXT ·copyRows32(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), R10
+	MOVQ n+24(FP), DX
+	MOVQ dstStride+32(FP), R8
+	MOVQ srcStride+40(FP), R9
+	SHLQ $2, R8
+	SHLQ $2, R9
+	MOVQ DX, CX
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1 // the last n%16 elements of a row
+	MOVQ DX, R11
+	SHRQ $4, R11 // full vectors per row
+	TESTQ R10, R10
+	JZ   doneCR
+rowCR:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R11, CX
+	TESTQ CX, CX
+	JZ   tailCR
+vecCR:
+	VMOVUPS (AX), Z0
+	VMOVUPS Z0, (BX)
+	ADDQ $64, AX
+	ADDQ $64, BX
+	DECQ CX
+	JNZ  vecCR
+tailCR:
+	VMOVUPS.Z (AX), K1, Z0 // a zero mask reads and writes nothing
+	VMOVUPS Z0, K1, (BX)
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ R10
+	JNZ  rowCR
+doneCR:
+	VZEROUPPER
+	RET
+
 // func normalize32(x, y *float32, n int, scale, shift float64)
 //
 // y[i] = float32(float64(x[i])*scale + shift), multiply and add rounded separately.

@@ -33,3 +33,7 @@ func maxPool2x2BackwardRow32(r0, r1, dy, d0, d1 *float32, ow int) bool {
 }
 
 func add32(a, b, y *float32, n int) { panic("kernels: no assembly kernels on this architecture") }
+
+func copyRows32(dst, src *float32, rows, n, dstStride, srcStride int) {
+	panic("kernels: no assembly kernels on this architecture")
+}

@@ -61,3 +61,35 @@ func TestElementwiseAsmMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// copyRows copies exactly the rows asked for, full vectors and masked tails, and touches
+// nothing between or after them.
+func TestCopyRows(t *testing.T) {
+	if !avx512Kernels() {
+		t.Skip("no AVX-512 go+asm path on this compute path")
+	}
+	for _, n := range []int{1, 7, 15, 16, 17, 28, 33} {
+		for _, rows := range []int{0, 1, 3} {
+			srcStride, dstStride := n+2, n+5
+			src := make([]float32, rows*srcStride+1)
+			for i := range src {
+				src[i] = float32(i + 1)
+			}
+			dst := make([]float32, rows*dstStride+1)
+			for i := range dst {
+				dst[i] = -1
+			}
+			copyRows(dst, src, rows, n, dstStride, srcStride)
+			for i, v := range dst {
+				r, c := i/dstStride, i%dstStride
+				want := float32(-1)
+				if r < rows && c < n {
+					want = src[r*srcStride+c]
+				}
+				if v != want {
+					t.Fatalf("n %d, rows %d: dst[%d] = %v, want %v", n, rows, i, v, want)
+				}
+			}
+		}
+	}
+}
