@@ -23,6 +23,10 @@
 // gradient) carry a unique identity, so Gorgonia's hash-based node de-duplication never
 // merges two different operations.
 //
+// A [Machine] runs a compiled graph on Gorgonia's tape machine with a tensor engine of
+// convgraph's whose Add is [kernels.Add], so the gradient sums Gorgonia's differentiation
+// inserts run split over the cores like the ops here.
+//
 // # Errors
 //
 // Constructors check shapes and parameters and return errors of the form

@@ -17,7 +17,8 @@
 // never a user's input (package graph and nn check user-facing shapes first).
 //
 // Work is split over the batch across [runtime.GOMAXPROCS] goroutines where that pays,
-// through [Parallel]'s pool of helper goroutines.
+// through [Parallel]'s pool of helper goroutines, and every kernel splits a batch the
+// same way (the same images to the same goroutine), so each core reads what it wrote.
 //
 // # Compute paths
 //
@@ -25,6 +26,6 @@
 // assembly kernels (go+asm; the default on CPUs with AVX-512), OpenBLAS loaded at run time,
 // or gonum. On the AVX-512 path, float32 convolutions with stride 1 are implicit GEMMs
 // (the kernels read shifted rows of a padded image in place instead of an im2col copy),
-// and ReLU, batch normalization, bias gradients and 2x2 max-pool gradients run in
+// and ReLU, [Add], batch normalization, bias gradients and 2x2 max-pool gradients run in
 // assembly too; everything else, and every other path, is Go.
 package kernels

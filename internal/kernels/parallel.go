@@ -69,7 +69,10 @@ func Parallel(n int, fn func(lo, hi int)) {
 // thread has to be woken through the kernel), and a training step makes hundreds of
 // Parallel calls: 13% of resnet-small's step. A helper instead spins for a while after
 // each chunk, yielding to any other goroutine between checks, and only then parks, so
-// the next call, which usually comes within microseconds, reaches a running thread.
+// the next call, which usually comes within microseconds, reaches a running thread. A
+// parked helper costs the next call more than its wake-up (a convolution after 50 µs of
+// serial work ran 40% longer, as if on a cold core), so the kernels avoid serial
+// stretches between parallel calls (docs/architecture.md, "How the kernels use the cores").
 var helpers helperPool
 
 // helperSpin is how long a helper (or the caller, waiting for helpers) spins before it
