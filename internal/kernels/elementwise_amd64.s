@@ -5,6 +5,11 @@
 // anything >= 0. Their results are bit-identical to the Go loops they replace: the
 // float64 arithmetic is the same operations, each rounded, in the same order.
 
+// LOWMASK sets mask register k to the low CX bits (CX <= 16), the lanes of a masked tail;
+// it clobbers AX.
+#define LOWMASK(k) \
+	MOVL $1, AX; SHLL CX, AX; DECL AX; KMOVW AX, k
+
 // func reluForward32(x, y *float32, n int)
 TEXT ·reluForward32(SB), NOSPLIT, $0-24
 	MOVQ x+0(FP), SI
@@ -26,10 +31,7 @@ loopRF:
 tailRF:
 	ANDQ $15, CX
 	JZ   doneRF
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
+	LOWMASK(K1)
 	VMOVUPS.Z (SI), K1, Z0
 	VCMPPS $0x06, Z1, Z0, K1, K2
 	VMOVUPS.Z Z0, K2, Z2
@@ -61,10 +63,7 @@ loopRB:
 tailRB:
 	ANDQ $15, CX
 	JZ   doneRB
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
+	LOWMASK(K1)
 	VMOVUPS.Z (SI), K1, Z0
 	VCMPPS $0x1e, Z1, Z0, K1, K2
 	VMOVUPS.Z (BX), K2, Z2
@@ -94,10 +93,7 @@ loopAD:
 tailAD:
 	ANDQ $15, CX
 	JZ   doneAD
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
+	LOWMASK(K1)
 	VMOVUPS.Z (SI), K1, Z0
 	VMOVUPS.Z (BX), K1, Z1
 	VADDPS Z1, Z0, Z0
@@ -120,10 +116,7 @@ TEXT ·copyRows32(SB), NOSPLIT, $0-48
 	SHLQ $2, R9
 	MOVQ DX, CX
 	ANDQ $15, CX
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1 // the last n%16 elements of a row
+	LOWMASK(K1) // the last n%16 elements of a row
 	MOVQ DX, R11
 	SHRQ $4, R11 // full vectors per row
 	TESTQ R10, R10
@@ -177,10 +170,7 @@ loopN:
 tailN:
 	ANDQ $7, CX
 	JZ   doneN
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
+	LOWMASK(K1)
 	VMOVUPS.Z (SI), K1, Y2
 	VCVTPS2PD Y2, Z0
 	VMULPD Z4, Z0, Z0
@@ -228,10 +218,7 @@ loopG:
 tailG:
 	ANDQ $7, CX
 	JZ   doneG
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
+	LOWMASK(K1)
 	VMOVUPS.Z (SI), K1, Y3
 	VMOVUPS.Z (BX), K1, Y4
 	VCVTPS2PD Y3, Z0
@@ -282,10 +269,7 @@ loopRS:
 tailRS:
 	ANDQ $15, CX
 	JZ   doneRS
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
+	LOWMASK(K1)
 	KSHIFTRW $8, K1, K2
 	VMOVUPS.Z (SI), K1, Y3
 	VMOVUPS.Z 32(SI), K2, Y4
@@ -327,10 +311,7 @@ loopSD:
 tailSD:
 	ANDQ $15, CX
 	JZ   doneSD
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
+	LOWMASK(K1)
 	KSHIFTRW $8, K1, K2
 	VMOVUPS.Z (SI), K1, Y3
 	VMOVUPS.Z 32(SI), K2, Y5
@@ -390,10 +371,7 @@ loopGS:
 tailGS:
 	ANDQ $15, CX
 	JZ   doneGS
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
+	LOWMASK(K1)
 	KSHIFTRW $8, K1, K2
 	VMOVUPS.Z (SI), K1, Y7
 	VMOVUPS.Z (BX), K1, Y8
@@ -526,10 +504,7 @@ groupMP:
 	JLE  haveRMP
 	MOVQ $16, CX
 haveRMP:
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1
+	LOWMASK(K1)
 	LEAQ (CX)(CX*1), DX // 2R
 	CMPQ DX, $16
 	JL   shortMP
