@@ -9,12 +9,12 @@ import (
 
 // engine is the tensor engine a [Machine] gives every value it computes (Gorgonia's tape
 // machine sets its engine on each op's result). It is Gorgonia's standard engine except
-// for Add, which Gorgonia's symbolic differentiation uses to sum
-// the gradients reaching a node that feeds several ops (every ResNet block input): the
-// standard engine copies a into the result and then adds b, two single-threaded passes;
-// this one is [kernels.Add], one pass split over the cores. Tensors that are not plain
-// float32 or float64 arrays of one shape, and the options it does not handle (an
-// increment, a change of type), go to the standard engine as before.
+// for Add, which Gorgonia's symbolic differentiation uses to sum the gradients reaching a
+// node that feeds several ops (every ResNet block input): the standard engine copies a
+// into the result and then adds b, two single-threaded passes; this one is
+// [kernels.Add], one pass split over the cores. Tensors that are not plain float32 or
+// float64 arrays of one shape, and the options it does not handle (an increment, a change
+// of type), go to the standard engine as before.
 type engine struct{ G.StandardEngine }
 
 // Add returns a + b, into the reuse tensor if given, else into a if the call is unsafe,
