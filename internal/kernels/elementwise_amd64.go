@@ -31,3 +31,15 @@ func add32(a, b, y *float32, n int)
 
 //go:noescape
 func copyRows32(dst, src *float32, rows, n, dstStride, srcStride int)
+
+// Index vectors for VPERMT2PS over a pair of ZMM registers (indices 16-31 pick the
+// second), read by maxPool2x2BackwardRow32: the even and the odd lanes of the pair, and
+// the low and high halves of the two interleaved.
+var poolIdxEven, poolIdxOdd, poolIdxLo, poolIdxHi [16]uint32
+
+func init() {
+	for i := range uint32(16) {
+		poolIdxEven[i], poolIdxOdd[i] = 2*i, 2*i+1
+		poolIdxLo[i], poolIdxHi[i] = i/2+16*(i%2), 8+i/2+16*(i%2)
+	}
+}

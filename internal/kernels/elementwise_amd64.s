@@ -401,78 +401,8 @@ doneGS:
 	VZEROUPPER
 	RET
 
-// Index vectors for VPERMT2PS over a pair of ZMM tables (indices 16-31 pick the second).
-DATA ·poolIdxEven+0(SB)/4, $0
-DATA ·poolIdxEven+4(SB)/4, $2
-DATA ·poolIdxEven+8(SB)/4, $4
-DATA ·poolIdxEven+12(SB)/4, $6
-DATA ·poolIdxEven+16(SB)/4, $8
-DATA ·poolIdxEven+20(SB)/4, $10
-DATA ·poolIdxEven+24(SB)/4, $12
-DATA ·poolIdxEven+28(SB)/4, $14
-DATA ·poolIdxEven+32(SB)/4, $16
-DATA ·poolIdxEven+36(SB)/4, $18
-DATA ·poolIdxEven+40(SB)/4, $20
-DATA ·poolIdxEven+44(SB)/4, $22
-DATA ·poolIdxEven+48(SB)/4, $24
-DATA ·poolIdxEven+52(SB)/4, $26
-DATA ·poolIdxEven+56(SB)/4, $28
-DATA ·poolIdxEven+60(SB)/4, $30
-GLOBL ·poolIdxEven(SB), RODATA|NOPTR, $64
-
-DATA ·poolIdxOdd+0(SB)/4, $1
-DATA ·poolIdxOdd+4(SB)/4, $3
-DATA ·poolIdxOdd+8(SB)/4, $5
-DATA ·poolIdxOdd+12(SB)/4, $7
-DATA ·poolIdxOdd+16(SB)/4, $9
-DATA ·poolIdxOdd+20(SB)/4, $11
-DATA ·poolIdxOdd+24(SB)/4, $13
-DATA ·poolIdxOdd+28(SB)/4, $15
-DATA ·poolIdxOdd+32(SB)/4, $17
-DATA ·poolIdxOdd+36(SB)/4, $19
-DATA ·poolIdxOdd+40(SB)/4, $21
-DATA ·poolIdxOdd+44(SB)/4, $23
-DATA ·poolIdxOdd+48(SB)/4, $25
-DATA ·poolIdxOdd+52(SB)/4, $27
-DATA ·poolIdxOdd+56(SB)/4, $29
-DATA ·poolIdxOdd+60(SB)/4, $31
-GLOBL ·poolIdxOdd(SB), RODATA|NOPTR, $64
-
-DATA ·poolIdxLo+0(SB)/4, $0
-DATA ·poolIdxLo+4(SB)/4, $16
-DATA ·poolIdxLo+8(SB)/4, $1
-DATA ·poolIdxLo+12(SB)/4, $17
-DATA ·poolIdxLo+16(SB)/4, $2
-DATA ·poolIdxLo+20(SB)/4, $18
-DATA ·poolIdxLo+24(SB)/4, $3
-DATA ·poolIdxLo+28(SB)/4, $19
-DATA ·poolIdxLo+32(SB)/4, $4
-DATA ·poolIdxLo+36(SB)/4, $20
-DATA ·poolIdxLo+40(SB)/4, $5
-DATA ·poolIdxLo+44(SB)/4, $21
-DATA ·poolIdxLo+48(SB)/4, $6
-DATA ·poolIdxLo+52(SB)/4, $22
-DATA ·poolIdxLo+56(SB)/4, $7
-DATA ·poolIdxLo+60(SB)/4, $23
-GLOBL ·poolIdxLo(SB), RODATA|NOPTR, $64
-
-DATA ·poolIdxHi+0(SB)/4, $8
-DATA ·poolIdxHi+4(SB)/4, $24
-DATA ·poolIdxHi+8(SB)/4, $9
-DATA ·poolIdxHi+12(SB)/4, $25
-DATA ·poolIdxHi+16(SB)/4, $10
-DATA ·poolIdxHi+20(SB)/4, $26
-DATA ·poolIdxHi+24(SB)/4, $11
-DATA ·poolIdxHi+28(SB)/4, $27
-DATA ·poolIdxHi+32(SB)/4, $12
-DATA ·poolIdxHi+36(SB)/4, $28
-DATA ·poolIdxHi+40(SB)/4, $13
-DATA ·poolIdxHi+44(SB)/4, $29
-DATA ·poolIdxHi+48(SB)/4, $14
-DATA ·poolIdxHi+52(SB)/4, $30
-DATA ·poolIdxHi+56(SB)/4, $15
-DATA ·poolIdxHi+60(SB)/4, $31
-GLOBL ·poolIdxHi(SB), RODATA|NOPTR, $64
+// The VPERMT2PS index vectors poolIdxEven, poolIdxOdd, poolIdxLo and poolIdxHi are Go
+// variables (elementwise_amd64.go).
 
 // func maxPool2x2BackwardRow32(r0, r1, dy, d0, d1 *float32, ow int) bool
 //
