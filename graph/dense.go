@@ -186,13 +186,10 @@ func (op *biasOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 	n, c, inner := biasLayout(op.shape)
 	if op.grad {
 		db := op.output(x.Dtype(), c)
-		// Each channel is summed whole by one goroutine, in BiasGrad's order.
 		if x.Dtype() == tensor.Float32 {
-			xs, dbs := f32(x), f32(db)
-			kernels.Split(c, n*inner, func(lo, hi int) { kernels.BiasGradChannels(n, c, inner, lo, hi, xs, dbs) })
+			kernels.BiasGrad(n, c, inner, f32(x), f32(db))
 		} else {
-			xs, dbs := f64(x), f64(db)
-			kernels.Split(c, n*inner, func(lo, hi int) { kernels.BiasGradChannels(n, c, inner, lo, hi, xs, dbs) })
+			kernels.BiasGrad(n, c, inner, f64(x), f64(db))
 		}
 		return db, nil
 	}

@@ -116,8 +116,3 @@ func BiasAdd[T Float](n, c, inner int, x, b, y []T) {
 		}
 	}
 }
-
-// BiasGrad computes db[c] = sum over n and inner of dy[n,c,inner].
-func BiasGrad[T Float](n, c, inner int, dy, db []T) {
-	BiasGradChannels(n, c, inner, 0, c, dy, db)
-}

@@ -1,24 +1,30 @@
 package kernels
 
-// BiasGradChannels is [BiasGrad] for the channels [c0, c1) only, each summed in the same
-// order as BiasGrad sums it (BiasGrad is BiasGradChannels over every channel), so that
-// callers can split the channels over goroutines and get BiasGrad's result bit for bit.
-// On the AVX-512 path (float32), each image's row is summed in float64 lanes and the rows
-// are added in image order, as the batch-norm sums are: a different order than the Go
-// loop's, the same on any split; the sequential sum was 10% of the course CNN's training
-// step.
-func BiasGradChannels[T Float](n, c, inner, c0, c1 int, dy, db []T) {
+// BiasGrad computes db[c] = sum over n and inner of dy[n,c,inner], in float64, split over
+// the cores. On the AVX-512 path (float32) it splits the batch, as the batch-norm sums do
+// (see normChunk): each image's row is summed in float64 lanes, the rows of a chunk of 8
+// images in image order, and the chunks in order, so each core sums the rows it wrote
+// and the result is the same on any number of threads. Elsewhere each channel is summed
+// whole, in image order, by one goroutine (biasGradChannels).
+func BiasGrad[T Float](n, c, inner int, dy, db []T) {
 	if inner > 0 && isF32[T]() && avx512Kernels() {
-		ds := f32s(dy)
-		for ch := c0; ch < c1; ch++ {
-			var s float64
-			for smp := range n {
-				s += rowSum32(&ds[(smp*c+ch)*inner:][:inner][0], inner)
-			}
+		buf := getScratch[float64](c)
+		defer putScratch(buf)
+		sums, ds := *buf, f32s(dy)
+		chunkSums(n, c, inner, 1, sums, func(smp, ch int, acc []float64) {
+			acc[0] += rowSum32(&ds[(smp*c+ch)*inner:][:inner][0], inner)
+		})
+		for ch, s := range sums[:c] {
 			db[ch] = T(s)
 		}
 		return
 	}
+	Split(c, n*inner, func(c0, c1 int) { biasGradChannels(n, c, inner, c0, c1, dy, db) })
+}
+
+// biasGradChannels is BiasGrad's Go loop for the channels [c0, c1) only: each channel's
+// sum runs in the same order whichever channels a call gets.
+func biasGradChannels[T Float](n, c, inner, c0, c1 int, dy, db []T) {
 	for ch := c0; ch < c1; ch++ {
 		var s float64
 		for smp := 0; smp < n; smp++ {
