@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/convgraph/convgraph/internal/testenv"
 )
 
 // RoleEnv holds the role a child process plays; it is unset in the test process itself.
@@ -27,13 +29,12 @@ type Result struct {
 	Took   time.Duration
 }
 
-// Mpirun returns mpirun's path, or skips the test when Open MPI is not installed.
+// Mpirun returns mpirun's path; without Open MPI the test skips (fails with
+// CONVGRAPH_STRICT=1, as in CI).
 func Mpirun(t testing.TB) string {
 	t.Helper()
 	p, err := exec.LookPath("mpirun")
-	if err != nil {
-		t.Skip("mpirun not found: install Debian's openmpi-bin")
-	}
+	testenv.Require(t, err == nil, "mpirun not found: Debian's openmpi-bin is not installed")
 	return p
 }
 
