@@ -4,9 +4,9 @@
 //   node tools/ort/run.js MODEL.onnx INPUT.f32 N,H,W,C [--threads T] [--bench ITERS]
 //
 // INPUT.f32 holds the input as little-endian float32 values in the given shape. The JSON
-// has the model's input and output names, the first output's shape and values, and the
-// model's metadata properties; with --bench it also has "ms", the per-run times of ITERS
-// runs after two warm-up runs (and no values). Errors go to stderr, exit status 1.
+// has the model's input and output names and the first output's shape and values; with
+// --bench it has "ms" instead of the values: the times of ITERS runs after two warm-up
+// runs. Errors go to stderr, exit status 1.
 'use strict';
 const fs = require('fs');
 const ort = require('onnxruntime-node');
@@ -47,8 +47,6 @@ async function main() {
     out.shape = y.dims;
     out.values = Array.from(y.data);
   }
-  const meta = session.handler && session.handler.metadata;
-  if (meta) out.metadata = meta;
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
