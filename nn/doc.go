@@ -43,7 +43,10 @@
 // # Errors
 //
 // Errors name the place: `nn: layer "conv2d_1" (Conv2D): kernel 3x3 larger than padded
-// input 2x2`. Gorgonia panics are caught at this package's boundary and returned as errors.
+// input 2x2`. A problem with one layer (its options, its configuration, its input shapes,
+// building its part of a graph) is a [*LayerError] carrying the layer's name, kind and the
+// problem; errors.As finds it through any github.com/pkg/errors wrapping. Gorgonia panics
+// are caught at this package's boundary and returned as errors.
 //
 // Sizes are bounded before anything is allocated, so a spec read from a file cannot
 // exhaust memory: a model of more than 2^28 parameters, an example of more than 2^26

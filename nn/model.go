@@ -160,7 +160,7 @@ func (b *Builder) place(l *Layer, inputs []Tensor) (*node, error) {
 		st.counts[b.prefix+k.keras]++
 	}
 	n := &node{name: b.prefix + name, layer: l}
-	fail := func(err error) (*node, error) { return nil, errors.Wrapf(err, "nn: %v", n) }
+	fail := func(err error) (*node, error) { return nil, errors.Wrap(n.errorf(err), "nn") }
 	if l.err != nil {
 		return fail(l.err)
 	}
