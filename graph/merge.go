@@ -135,9 +135,11 @@ type sliceOp struct {
 	to   tensor.Shape
 }
 
-func (op *sliceOp) Arity() int     { return 1 }
-func (op *sliceOp) Type() hm.Type  { return fnT(tensorT(op.from.Dims()), tensorT(op.to.Dims())) }
-func (op *sliceOp) String() string { return fmt.Sprintf("Slice{%v, from %d, %v}", op.from, op.lo, op.to) }
+func (op *sliceOp) Arity() int    { return 1 }
+func (op *sliceOp) Type() hm.Type { return fnT(tensorT(op.from.Dims()), tensorT(op.to.Dims())) }
+func (op *sliceOp) String() string {
+	return fmt.Sprintf("Slice{%v, from %d, %v}", op.from, op.lo, op.to)
+}
 func (op *sliceOp) WriteHash(h hash.Hash) {
 	writeHash(h, op)
 }
