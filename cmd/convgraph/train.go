@@ -93,6 +93,8 @@ func (f *trainFlags) check() error {
 	switch {
 	case f.epochs <= 0:
 		return usagef("--epochs %d must be positive", f.epochs)
+	case f.epochs > train.MaxEpochs:
+		return usagef("--epochs %d is more than the limit of %d", f.epochs, train.MaxEpochs)
 	case f.batch <= 0:
 		return usagef("--batch %d must be positive", f.batch)
 	case !(f.lr > 0):
@@ -187,10 +189,17 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 		for _, k := range []string{"batch", "validation-split"} {
 			if v, ok := saved.Extra[k]; ok && !c.Flags().Changed(k) {
 				if k == "batch" {
-					f.batch, _ = strconv.Atoi(v)
-					cfg.BatchSize = f.batch
+					n, err := strconv.Atoi(v)
+					if err != nil || n <= 0 {
+						return errors.Errorf("--resume: checkpoint %s: bad batch %q (want a positive whole number)", ckpt, v)
+					}
+					f.batch, cfg.BatchSize = n, n
 				} else {
-					f.valSplit, _ = strconv.ParseFloat(v, 64)
+					x, err := strconv.ParseFloat(v, 64)
+					if err != nil || !(x >= 0 && x < 1) {
+						return errors.Errorf("--resume: checkpoint %s: bad validation-split %q (want a number in [0, 1))", ckpt, v)
+					}
+					f.valSplit = x
 				}
 			}
 		}
@@ -225,6 +234,14 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 			return errors.Wrap(err, "--validation-split")
 		}
 		trainSet, cfg.Validation = tr, val
+	}
+	if f.resume {
+		// The step count must fall inside the epoch after the last one done.
+		perEpoch := (trainSet.Len() + cfg.BatchSize - 1) / cfg.BatchSize
+		if lo, hi := cfg.InitialEpoch*perEpoch, (cfg.InitialEpoch+1)*perEpoch; cfg.InitialStep != 0 && (cfg.InitialStep < lo || cfg.InitialStep > hi) {
+			return errors.Errorf("--resume: checkpoint %s: step %d does not fit epoch %d at %d batches per epoch (want %d to %d)",
+				ckpt, cfg.InitialStep, cfg.InitialEpoch, perEpoch, lo, hi)
+		}
 	}
 	if f.augment {
 		cfg.Augment = []data.BatchOption{data.RandomFlip(), data.RandomShift(2)}
