@@ -236,6 +236,11 @@ func init() {
 		"Cropping2D":         croppingKind,
 		"Reshape":            reshapeKind,
 		"GlobalMaxPooling2D": globalMaxPoolKind,
+		"Concatenate":        concatenateKind,
+		"Multiply":           multiplyKind,
+		"Average":            averageKind,
+		"Maximum":            maximumKind,
+		"Subtract":           subtractKind,
 		"Add": {keras: "add", arity: -1,
 			out: func(c *Config, in []Shape) (Shape, error) {
 				for _, s := range in[1:] {
