@@ -4,10 +4,11 @@
 // # Overview
 //
 // A [Layer] is a configured layer: [Conv2D], [MaxPool2D], [AvgPool2D], [GlobalAvgPool2D],
-// [Dense], [Flatten], [Dropout], [BatchNorm], [Activate] and [Add]. Layers take functional
-// options of the one type [Option] ([Padding], [Strides], [Activation], [Name], ...).
-// [Sequential] stacks layers; a [Builder] wires any directed acyclic graph of them, such as
-// residual blocks (a branch joined by [Add]) grouped into named nested blocks
+// [Dense], [Flatten], [Dropout], [BatchNorm], [Activate], and the merge layers that join
+// branches: [Add], [Concatenate], [Multiply], [Average], [Maximum] and [Subtract]. Layers
+// take functional options of the one type [Option] ([Padding], [Strides], [Activation],
+// [Name], ...). [Sequential] stacks layers; a [Builder] wires any directed acyclic graph of
+// them, such as residual blocks (a branch joined by [Add]) grouped into named nested blocks
 // ([Builder.Block]). Both return a [Model]: a specification plus named parameters.
 //
 // Shapes are inferred and checked when the model is built, so a bad configuration (a

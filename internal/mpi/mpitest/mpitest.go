@@ -79,3 +79,24 @@ func Command(t testing.TB, name string, args []string, timeout time.Duration) Re
 	}
 	return r
 }
+
+var roles = map[string]func() int{}
+
+// Register names a role that [RunChild] can play; call it from an init function of the
+// test package (so that TestMain, which runs after every init, finds it).
+func Register(role string, play func() int) { roles[role] = play }
+
+// RunChild plays the role this process was started for and returns its exit code; ok is
+// false when the process is not a child (TestMain then runs the tests).
+func RunChild() (code int, ok bool) {
+	role := Child()
+	if role == "" {
+		return 0, false
+	}
+	play, found := roles[role]
+	if !found {
+		fmt.Fprintf(os.Stderr, "mpitest: no role %q registered\n", role)
+		return 2, true
+	}
+	return play(), true
+}
