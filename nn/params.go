@@ -133,7 +133,10 @@ func (m *Model) SetDType(dt tensor.Dtype) error {
 	for _, p := range m.params {
 		m.setValues(p, values(p))
 	}
-	m.cache = map[compileKey]*Graph{}
+	m.mu.Lock()
+	m.cache = map[compileKey]*compileEntry{}
+	m.pool = nil
+	m.mu.Unlock()
 	return nil
 }
 
