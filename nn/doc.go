@@ -4,10 +4,11 @@
 // # Overview
 //
 // A [Layer] is a configured layer: [Conv2D], [MaxPool2D], [AvgPool2D], [GlobalAvgPool2D],
-// [Dense], [Flatten], [Dropout], [BatchNorm], [Activate] and [Add]. Layers take functional
-// options of the one type [Option] ([Padding], [Strides], [Activation], [Name], ...).
-// [Sequential] stacks layers; a [Builder] wires any directed acyclic graph of them, such as
-// residual blocks (a branch joined by [Add]) grouped into named nested blocks
+// [Dense], [Flatten], [Dropout], [BatchNorm], [Activate], and the merge layers that join
+// branches: [Add], [Concatenate], [Multiply], [Average], [Maximum] and [Subtract]. Layers
+// take functional options of the one type [Option] ([Padding], [Strides], [Activation],
+// [Name], ...). [Sequential] stacks layers; a [Builder] wires any directed acyclic graph of
+// them, such as residual blocks (a branch joined by [Add]) grouped into named nested blocks
 // ([Builder.Block]). Both return a [Model]: a specification plus named parameters.
 //
 // Shapes are inferred and checked when the model is built, so a bad configuration (a
@@ -51,7 +52,10 @@
 // # Errors
 //
 // Errors name the place: `nn: layer "conv2d_1" (Conv2D): kernel 3x3 larger than padded
-// input 2x2`. Gorgonia panics are caught at this package's boundary and returned as errors.
+// input 2x2`. A problem with one layer (its options, its configuration, its input shapes,
+// building its part of a graph) is a [*LayerError] carrying the layer's name, kind and the
+// problem; errors.As finds it through any github.com/pkg/errors wrapping. Gorgonia panics
+// are caught at this package's boundary and returned as errors.
 //
 // Sizes are bounded before anything is allocated, so a spec read from a file cannot
 // exhaust memory: a model of more than 2^28 parameters, an example of more than 2^26

@@ -247,6 +247,11 @@ func init() {
 			apply: func(a *applier, c *Config, in []*G.Node) (*G.Node, error) {
 				return a.activate(in[0], c.Activation, c.alpha())
 			}},
+		"Concatenate": concatenateKind,
+		"Multiply":    multiplyKind,
+		"Average":     averageKind,
+		"Maximum":     maximumKind,
+		"Subtract":    subtractKind,
 		"Add": {keras: "add", arity: -1,
 			out: func(c *Config, in []Shape) (Shape, error) {
 				for _, s := range in[1:] {

@@ -174,7 +174,7 @@ func (b *Builder) place(l *Layer, inputs []Tensor) (*node, error) {
 		st.counts[b.prefix+k.keras]++
 	}
 	n := &node{name: b.prefix + name, layer: l}
-	fail := func(err error) (*node, error) { return nil, errors.Wrapf(err, "nn: %v", n) }
+	fail := func(err error) (*node, error) { return nil, errors.Wrap(n.errorf(err), "nn") }
 	if l.err != nil {
 		return fail(l.err)
 	}
@@ -213,7 +213,7 @@ func (b *Builder) place(l *Layer, inputs []Tensor) (*node, error) {
 	case k.arity == -1 && len(inputs) < 2:
 		return fail(errors.Errorf("needs two or more inputs, got %d", len(inputs)))
 	case k.arity > 0 && len(inputs) != k.arity:
-		return fail(errors.Errorf("needs %d input, got %d", k.arity, len(inputs)))
+		return fail(errors.Errorf("needs %d input%s, got %d", k.arity, map[bool]string{true: "s"}[k.arity > 1], len(inputs)))
 	}
 	var shapes []Shape
 	for i, in := range inputs {

@@ -62,7 +62,8 @@ func FromSpec(s Spec) (*Model, error) {
 	out := map[string]Tensor{}
 	for i, ls := range s.Layers {
 		if _, ok := kinds[ls.Kind]; !ok {
-			return nil, errors.Errorf("nn: model spec %q: layer %q has unknown type %q", s.Name, ls.Name, ls.Kind)
+			return nil, errors.Wrapf(&LayerError{Layer: ls.Name, Kind: ls.Kind, Err: errors.Errorf("unknown type %q", ls.Kind)},
+				"nn: model spec %q", s.Name)
 		}
 		if (i == 0) != (ls.Kind == "InputLayer") {
 			return nil, errors.Errorf("nn: model spec %q: layer %q: the input must come first, once", s.Name, ls.Name)
@@ -84,7 +85,8 @@ func FromSpec(s Spec) (*Model, error) {
 		for _, name := range ls.Inputs {
 			t, ok := out[name]
 			if !ok {
-				return nil, errors.Errorf("nn: model spec %q: layer %q takes %q, which is not an earlier layer", s.Name, ls.Name, name)
+				return nil, errors.Wrapf(&LayerError{Layer: ls.Name, Kind: ls.Kind, Err: errors.Errorf("takes %q, which is not an earlier layer", name)},
+					"nn: model spec %q", s.Name)
 			}
 			ins = append(ins, t)
 		}

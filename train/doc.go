@@ -16,9 +16,22 @@
 // The same seed gives the same weights: initialization, shuffling, augmentation and
 // dropout all draw from seeded generators.
 //
+// # Data parallelism
+//
+// With [Config.Comm] set (for an mpirun job, from [MPI]), Fit runs on every rank of the
+// job: each rank trains on its share of every global batch of Size()·BatchSize images,
+// the gradients are averaged with one all-reduce per step, and every rank applies the same
+// update. Rank 0's parameters and optimizer state are broadcast at the start; batch-norm
+// moving statistics are averaged at each epoch's end; validation is split over the ranks
+// ([EvaluateDistributed]); only rank 0 shows progress and runs [ModelCheckpoint]. Two
+// ranks with batch b train the weights one process trains with batch 2b, up to float32
+// rounding, for models without batch normalisation or dropout (docs/distributed.md).
+//
 // # Errors
 //
 // A NaN or infinite loss stops training with an error naming the epoch and batch.
 // Cancelling the context stops after the current batch with [ErrInterrupted], and the
-// History so far.
+// History so far. In a data-parallel Fit a failure or an interruption on one rank reaches
+// every rank through the step's all-reduce, so all of them stop after the same step (the
+// others with an error that says another rank failed); a rank that dies ends the MPI job.
 package train

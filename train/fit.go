@@ -50,6 +50,10 @@ type Config struct {
 	// OnStep, if set, is called after every optimizer step (the CLI uses it to keep a
 	// resumable state).
 	OnStep func(epoch, step int)
+	// Comm, if set, makes Fit data-parallel over Comm's ranks (see [Comm] and
+	// docs/distributed.md): BatchSize is then each rank's batch, and every rank must call
+	// Fit with the same model, data and Config.
+	Comm Comm
 }
 
 func (c *Config) defaults() {
@@ -106,8 +110,12 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 			return h, errors.Wrap(err, "validation set")
 		}
 	}
+	dp, err := newDataParallel(&cfg, m, ds)
+	if err != nil {
+		return h, err
+	}
 	opts := append([]data.BatchOption{data.Shuffle(), data.Seed(cfg.Seed)}, cfg.Augment...)
-	it := ds.Batches(cfg.BatchSize, opts...)
+	it := ds.Batches(dp.batchSize(cfg.BatchSize), opts...)
 	for e := 0; e < cfg.InitialEpoch; e++ {
 		it.Reset() // replay the shuffles of the epochs already done
 	}
@@ -130,14 +138,23 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 		var lr float64
 		b := 0
 		for it.Next() {
-			if err := ctx.Err(); err != nil {
+			if err := ctx.Err(); err != nil && dp == nil {
 				bar.abort()
 				return h, ErrInterrupted
 			}
 			batch := it.Batch()
 			b++
 			lr = cfg.Schedule.LR(step)
-			loss, hits, err := trainStep(m, batch, cfg.Optimizer, lr, step)
+			var loss, hits float64
+			if dp != nil {
+				loss, hits, err = dp.step(ctx, m, batch, cfg.BatchSize, cfg.Optimizer, lr, step)
+			} else {
+				loss, hits, err = trainStep(m, batch, cfg.Optimizer, lr, step)
+			}
+			if errors.Is(err, ErrInterrupted) {
+				bar.abort()
+				return h, dp.stopped(err)
+			}
 			if err != nil {
 				bar.abort()
 				return h, errors.Wrapf(err, "train: epoch %d, batch %d", epoch+1, b)
@@ -160,8 +177,12 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 			ValLoss: math.NaN(), ValAccuracy: math.NaN()}
 		logs.Seconds = time.Since(start).Seconds()
 		logs.ImagesPerS = seen / logs.Seconds
+		if err := dp.syncStats(); err != nil {
+			bar.abort()
+			return h, errors.Wrapf(err, "train: epoch %d", epoch+1)
+		}
 		if cfg.Validation != nil {
-			ev, err := Evaluate(m, cfg.Validation, cfg.BatchSize)
+			ev, err := dp.evaluate(m, cfg.Validation, cfg.BatchSize)
 			if err != nil {
 				bar.abort()
 				return h, errors.Wrapf(err, "train: epoch %d: validation", epoch+1)
@@ -170,13 +191,9 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 		}
 		bar.done(logs)
 		h.Epochs = append(h.Epochs, logs)
-		stop := false
-		for _, cb := range cfg.Callbacks {
-			s, err := cb.EpochEnd(m, logs)
-			if err != nil {
-				return h, errors.Wrapf(err, "train: epoch %d: callback", epoch+1)
-			}
-			stop = stop || s
+		stop, err := dp.callbacksAgree(dp.runCallbacks(cfg.Callbacks, m, logs))
+		if err != nil {
+			return h, errors.Wrapf(err, "train: epoch %d: callback", epoch+1)
 		}
 		if stop {
 			break
@@ -214,25 +231,33 @@ func batchTensor(m *nn.Model, b *data.Batch) tensor.Tensor {
 // trainStep runs one forward and backward pass and an optimizer step; it returns the
 // batch's mean loss and the number of correct predictions.
 func trainStep(m *nn.Model, b *data.Batch, opt Optimizer, lr float64, step int) (loss, hits float64, err error) {
-	gr, err := m.Compile(b.Size, nn.Train)
+	gr, loss, hits, err := forwardBackward(m, b, uint64(step))
 	if err != nil {
 		return 0, 0, err
 	}
-	gr.SetStep(uint64(step))
-	if err := gr.Run(batchTensor(m, b), b.Labels[:b.Size]); err != nil {
-		return 0, 0, err
-	}
-	loss = gr.Loss()
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, 0, errors.Errorf("loss is %v: training diverged (lower the learning rate)", loss)
 	}
-	hits = float64(countCorrect(gr.Output(), b.Labels[:b.Size]))
 	params := gr.GradParams()
 	grads := make([]*tensor.Dense, len(params))
 	for i, p := range params {
 		grads[i] = gr.Grad(p.Name)
 	}
 	return loss, hits, opt.Step(params, grads, lr)
+}
+
+// forwardBackward runs one forward and backward pass, dropout masks drawn for maskStep;
+// it returns the graph holding the gradients, the batch's mean loss and its hits.
+func forwardBackward(m *nn.Model, b *data.Batch, maskStep uint64) (gr *nn.Graph, loss, hits float64, err error) {
+	if gr, err = m.Compile(b.Size, nn.Train); err != nil {
+		return nil, 0, 0, err
+	}
+	gr.SetStep(maskStep)
+	if err := gr.Run(batchTensor(m, b), b.Labels[:b.Size]); err != nil {
+		return nil, 0, 0, err
+	}
+	hits = float64(countCorrect(gr.Output(), b.Labels[:b.Size]))
+	return gr, gr.Loss(), hits, nil
 }
 
 // countCorrect counts rows whose largest score is at the label.

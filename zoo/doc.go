@@ -1,7 +1,6 @@
 // Package zoo is convgraph's registry of named models: the course's CNN for
 // Fashion-MNIST ("fashion-cnn"), its dense network ("mlp") and logistic regression
-// ("logreg"), and, with the zoo issue, AlexNet-style and ResNet-style networks with
-// pretrained weights.
+// ("logreg"), and AlexNet-style and ResNet-style networks with pretrained weights.
 //
 // # Overview
 //

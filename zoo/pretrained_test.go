@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/convgraph/convgraph/data"
+	"github.com/convgraph/convgraph/internal/testenv"
 	"github.com/convgraph/convgraph/train"
 )
 
@@ -43,9 +44,7 @@ func TestShippedAccuracyOnTheFullTestSet(t *testing.T) {
 		t.Skip("evaluates every shipped model on 10,000 images")
 	}
 	split, err := data.Load(data.FashionMNIST, data.Offline())
-	if err != nil {
-		t.Skipf("full Fashion-MNIST not installed: %v", err)
-	}
+	testenv.Require(t, err == nil, "full Fashion-MNIST not installed (Debian: dataset-fashion-mnist): %v", err)
 	for _, name := range PretrainedNames() {
 		m, _, err := Pretrained(name)
 		if err != nil {

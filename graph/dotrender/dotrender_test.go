@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/convgraph/convgraph/graph/dotrender"
+	"github.com/convgraph/convgraph/internal/testenv"
 )
 
 func TestFormatOf(t *testing.T) {
@@ -114,9 +115,7 @@ func TestRenderErrors(t *testing.T) {
 }
 
 func TestRenderSystem(t *testing.T) {
-	if dotrender.SystemDot() == "" {
-		t.Skip("Graphviz's dot is not installed")
-	}
+	testenv.Require(t, dotrender.SystemDot() != "", "Graphviz's dot is not installed (Debian: graphviz)")
 	for _, f := range []dotrender.Format{dotrender.SVG, dotrender.PNG} {
 		for _, e := range []dotrender.Engine{dotrender.System, dotrender.Auto} {
 			out, err := dotrender.Render([]byte(picture), f, e)

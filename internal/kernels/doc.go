@@ -28,4 +28,11 @@
 // (the kernels read shifted rows of a padded image in place instead of an im2col copy),
 // and ReLU, [Add], batch normalization, bias gradients and 2x2 max-pool gradients run in
 // assembly too; everything else, and every other path, is Go.
+//
+// Every assembly function has a Go twin with the same signature and the same bits
+// (twins.go: fused multiply-adds and sums in the assembly's order), which
+// TestAsmKernelsMatchGoTwins compares with it. Builds for other architectures, or with the
+// purego build tag on amd64, leave the assembly out; they have no go+asm path, and the
+// twins stand in under the assembly's names. CONVGRAPH_ASM=avx2 makes the go+asm path use
+// the AVX2 kernel on an AVX-512 CPU.
 package kernels

@@ -1,3 +1,5 @@
+//go:build !purego
+
 package kernels
 
 // AVX-512 element-wise kernels (elementwise_amd64.s); callers check avx512Kernels.

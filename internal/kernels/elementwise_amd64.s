@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // AVX-512 element-wise kernels for the go+asm path (see elementwise.go). Each loops over

@@ -510,6 +510,47 @@ def c_batchnorm_2d_train(name):
     batchnorm_case(name, (6, 4), True)
 
 
+# Merge layers (Concatenate, Multiply, Subtract, Maximum, Average): y and the gradients of
+# sum(y*dy) for every input.
+def merge_case(name, op, params, fn, xs):
+    leaves = [leaf(x) for x in xs]
+    y = fn(*leaves)
+    dy = randn(*y.shape)
+    (y * dy).sum().backward()
+    names = ["x", "x2", "x3"][: len(xs)]
+    t = {"y": y, "dy": dy}
+    for n, x, l in zip(names, xs, leaves):
+        t[n] = x
+        t["grad_" + n] = l.grad
+    save(name, op, params, t)
+
+
+def c_concat_channels(name):
+    merge_case(name, "concat", {"axis": 1}, lambda a, b, c: torch.cat([a, b, c], dim=1),
+               [randn(2, 3, 4, 5), randn(2, 1, 4, 5), randn(2, 2, 4, 5)])
+
+
+def c_concat_features(name):
+    merge_case(name, "concat", {"axis": 1}, lambda a, b, c: torch.cat([a, b, c], dim=1),
+               [randn(3, 4), randn(3, 7), randn(3, 2)])
+
+
+def c_multiply(name):
+    merge_case(name, "multiply", {}, lambda a, b: a * b, [randn(2, 3, 4, 4), randn(2, 3, 4, 4)])
+
+
+def c_subtract(name):
+    merge_case(name, "subtract", {}, lambda a, b: a - b, [randn(2, 3, 4, 4), randn(2, 3, 4, 4)])
+
+
+def c_maximum(name):
+    merge_case(name, "maximum", {}, torch.maximum, [randn(2, 3, 4, 4), randn(2, 3, 4, 4)])
+
+
+def c_average(name):
+    merge_case(name, "average", {}, lambda a, b, c: (a + b + c) / 3, [randn(3, 6), randn(3, 6), randn(3, 6)])
+
+
 KINK_REPORT = {}
 
 
@@ -688,8 +729,18 @@ CASES = [
 ]
 
 
+CASES += [
+    ("concat_channels", c_concat_channels),
+    ("concat_features", c_concat_features),
+    ("multiply", c_multiply),
+    ("subtract", c_subtract),
+    ("maximum", c_maximum),
+    ("average", c_average),
+]
+
+
 def main():
-    if not os.path.isdir(".git") or not os.path.isfile("go.mod"):
+    if not os.path.exists(".git") or not os.path.isfile("go.mod"):
         sys.exit("run from the repository root: /usr/bin/python3 tools/parity/gen.py")
     os.makedirs(OUT_DIR, exist_ok=True)
     INDEX.clear()

