@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"hash"
+	"strings"
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
@@ -229,6 +230,131 @@ func (op *softmaxOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *softmaxOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	dx, err := apply(&softmaxOp{rows: op.rows, cols: op.cols, back: true}, out, grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx}, nil
+}
+
+// ReLU6 returns min(max(x, 0), 6) element-wise (MobileNet's activation).
+func ReLU6(x *G.Node) (*G.Node, error) { return activate(x, kernels.ReLU6, 0) }
+
+// ELU returns x where x > 0 and alpha*(exp(x)-1) elsewhere (Keras's default alpha is 1).
+func ELU(x *G.Node, alpha float64) (*G.Node, error) { return activate(x, kernels.ELU, alpha) }
+
+// GELU returns x*Φ(x), Φ the standard normal CDF (the exact form, not the tanh
+// approximation; the default of Keras and PyTorch).
+func GELU(x *G.Node) (*G.Node, error) { return activate(x, kernels.GELU, 0) }
+
+// Swish returns x*sigmoid(x) element-wise (PyTorch's SiLU).
+func Swish(x *G.Node) (*G.Node, error) { return activate(x, kernels.Swish, 0) }
+
+// SoftmaxAxis returns the softmax of x along axis (negative counts from the end), each
+// line along it shifted by its own maximum. On a [N, classes] tensor with axis 1 or -1 it
+// is [Softmax]; on NCHW images, axis 1 normalises over the channels at every pixel.
+func SoftmaxAxis(x *G.Node, axis int) (*G.Node, error) {
+	s := x.Shape()
+	d := s.Dims()
+	if axis < 0 {
+		axis += d
+	}
+	if d < 2 || axis < 1 || axis >= d {
+		return nil, errors.Errorf("graph: softmax: axis %d of shape %v; want an axis other than the batch's", axis, s)
+	}
+	if d == 2 {
+		return Softmax(x)
+	}
+	outer, inner := 1, 1
+	for _, v := range s[:axis] {
+		outer *= v
+	}
+	for _, v := range s[axis+1:] {
+		inner *= v
+	}
+	return apply(&softmaxAxisOp{shape: s.Clone(), axis: axis, outer: outer, k: s[axis], inner: inner}, x)
+}
+
+// softmaxAxisOp is a softmax over one axis of a tensor of three or more dimensions; with
+// back set it is the backward dx from (y, dy).
+type softmaxAxisOp struct {
+	baseOp
+	shape           tensor.Shape
+	axis            int
+	outer, k, inner int
+	back            bool
+}
+
+func (op *softmaxAxisOp) Arity() int {
+	if op.back {
+		return 2
+	}
+	return 1
+}
+
+func (op *softmaxAxisOp) Type() hm.Type {
+	t := tensorT(op.shape.Dims())
+	if op.back {
+		return fnT(t, t, t)
+	}
+	return fnT(t, t)
+}
+
+func (op *softmaxAxisOp) String() string {
+	name := "Softmax"
+	if op.back {
+		name = "SoftmaxBackward"
+	}
+	dims := make([]string, len(op.shape))
+	for i, d := range op.shape {
+		dims[i] = fmt.Sprint(d)
+	}
+	return fmt.Sprintf("%s{%s axis:%d}", name, strings.Join(dims, "x"), op.axis)
+}
+func (op *softmaxAxisOp) WriteHash(h hash.Hash) { writeHash(h, op) }
+func (op *softmaxAxisOp) Hashcode() uint32      { return opHash(op) }
+func (op *softmaxAxisOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return op.shape.Clone(), nil
+}
+
+func (op *softmaxAxisOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
+	x, err := denseArg(op, vs, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkShape(op, "input", x, op.shape...); err != nil {
+		return nil, err
+	}
+	out := op.output(x.Dtype(), op.shape...)
+	if !op.back {
+		if x.Dtype() == tensor.Float32 {
+			kernels.SoftmaxAxis(op.outer, op.k, op.inner, f32(x), f32(out))
+		} else {
+			kernels.SoftmaxAxis(op.outer, op.k, op.inner, f64(x), f64(out))
+		}
+		return out, nil
+	}
+	dy, err := denseArg(op, vs, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := firstErr(sameDtype(op, x, dy), checkShape(op, "output gradient", dy, op.shape...)); err != nil {
+		return nil, err
+	}
+	if x.Dtype() == tensor.Float32 {
+		kernels.SoftmaxAxisBackward(op.outer, op.k, op.inner, f32(x), f32(dy), f32(out))
+	} else {
+		kernels.SoftmaxAxisBackward(op.outer, op.k, op.inner, f64(x), f64(dy), f64(out))
+	}
+	return out, nil
+}
+
+func (op *softmaxAxisOp) DiffWRT(int) []bool { return []bool{true} }
+
+func (op *softmaxAxisOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	back := *op
+	back.baseOp, back.back = baseOp{}, true
+	dx, err := apply(&back, out, grad)
 	if err != nil {
 		return nil, err
 	}

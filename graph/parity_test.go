@@ -143,6 +143,8 @@ type parityParams struct {
 	Momentum         float64  `json:"momentum"`
 	Training         *bool    `json:"training"`
 	RunningVarUpdate string   `json:"running_var_update"`
+	Approximate      string   `json:"approximate"`
+	TargetShape      []int    `json:"target_shape"`
 }
 
 func decodeParityParams(s string) (parityParams, error) {

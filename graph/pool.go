@@ -359,3 +359,95 @@ func (op *gapOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	}
 	return G.Nodes{dx}, nil
 }
+
+// GlobalMaxPool2D takes the maximum of each channel of x [N,C,H,W] over its H*W cells,
+// giving [N,C]. The gradient goes to each plane's first maximum.
+func GlobalMaxPool2D(x *G.Node) (*G.Node, error) {
+	s := x.Shape()
+	if s.Dims() != 4 {
+		return nil, errors.Errorf("graph: global_max_pool2d: input has shape %v; want 4 dimensions (N, C, H, W)", s)
+	}
+	return apply(&gmpOp{n: s[0], c: s[1], h: s[2], w: s[3]}, x)
+}
+
+// gmpOp is global max pooling; back selects its gradient, which takes (x, dy).
+type gmpOp struct {
+	baseOp
+	n, c, h, w int
+	back       bool
+}
+
+func (op *gmpOp) Arity() int {
+	if op.back {
+		return 2
+	}
+	return 1
+}
+
+func (op *gmpOp) Type() hm.Type {
+	if op.back {
+		return fnT(tensorT(4), tensorT(2), tensorT(4))
+	}
+	return fnT(tensorT(4), tensorT(2))
+}
+
+func (op *gmpOp) String() string {
+	name := "GlobalMaxPool2D"
+	if op.back {
+		name += "Backward"
+	}
+	return fmt.Sprintf("%s{%dx%dx%dx%d}", name, op.n, op.c, op.h, op.w)
+}
+func (op *gmpOp) WriteHash(h hash.Hash) { writeHash(h, op) }
+func (op *gmpOp) Hashcode() uint32      { return opHash(op) }
+func (op *gmpOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	if op.back {
+		return tensor.Shape{op.n, op.c, op.h, op.w}, nil
+	}
+	return tensor.Shape{op.n, op.c}, nil
+}
+
+func (op *gmpOp) Do(vs ...G.Value) (retVal G.Value, err error) {
+	defer recoverOp(op, &err)
+	x, err := denseArg(op, vs, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkShape(op, "input", x, op.n, op.c, op.h, op.w); err != nil {
+		return nil, err
+	}
+	hw := op.h * op.w
+	if !op.back {
+		y := op.output(x.Dtype(), op.n, op.c)
+		if x.Dtype() == tensor.Float32 {
+			kernels.GlobalMaxPool2D(op.n, op.c, hw, f32(x), f32(y))
+		} else {
+			kernels.GlobalMaxPool2D(op.n, op.c, hw, f64(x), f64(y))
+		}
+		return y, nil
+	}
+	dy, err := denseArg(op, vs, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := firstErr(sameDtype(op, x, dy), checkShape(op, "output gradient", dy, op.n, op.c)); err != nil {
+		return nil, err
+	}
+	dx := op.output(x.Dtype(), op.n, op.c, op.h, op.w)
+	if x.Dtype() == tensor.Float32 {
+		kernels.GlobalMaxPool2DBackward(op.n, op.c, hw, f32(x), f32(dy), f32(dx))
+	} else {
+		kernels.GlobalMaxPool2DBackward(op.n, op.c, hw, f64(x), f64(dy), f64(dx))
+	}
+	return dx, nil
+}
+
+func (op *gmpOp) DiffWRT(int) []bool { return []bool{true} }
+
+func (op *gmpOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	dx, err := apply(&gmpOp{n: op.n, c: op.c, h: op.h, w: op.w, back: true}, in[0], grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx}, nil
+}

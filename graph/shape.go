@@ -25,6 +25,22 @@ func Flatten(x *G.Node) (*G.Node, error) {
 	return apply(&reshapeOp{from: s.Clone(), to: tensor.Shape{s[0], s.TotalSize() / s[0]}}, x)
 }
 
+// Reshape copies x into shape to, which must keep the batch axis and the number of
+// values: the values keep their order (C, H, W for NCHW images, as [Flatten] and
+// PyTorch's view order them).
+func Reshape(x *G.Node, to tensor.Shape) (*G.Node, error) {
+	s := x.Shape()
+	if s.Dims() < 2 || to.Dims() < 2 || to[0] != s[0] || to.TotalSize() != s.TotalSize() {
+		return nil, errors.Errorf("graph: reshape: cannot reshape %v to %v; want the same batch and number of values", s, to)
+	}
+	for _, d := range to {
+		if d <= 0 {
+			return nil, errors.Errorf("graph: reshape: target shape %v must be positive", to)
+		}
+	}
+	return apply(&reshapeOp{from: s.Clone(), to: to.Clone()}, x)
+}
+
 // reshapeOp copies its input into a new shape. Gorgonia's Reshape returns a view of its
 // input, and a later op that overwrites its own input then corrupts a bound parameter or
 // input tensor, so convgraph never shares memory between nodes.
@@ -53,9 +69,9 @@ func (op *reshapeOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 	}
 	y := op.output(x.Dtype(), op.to...)
 	if x.Dtype() == tensor.Float32 {
-		copy(f32(y), f32(x))
+		kernels.Copy(f32(y), f32(x))
 	} else {
-		copy(f64(y), f64(x))
+		kernels.Copy(f64(y), f64(x))
 	}
 	return y, nil
 }

@@ -164,7 +164,7 @@ func (a *applier) activate(x *G.Node, fn ActivationFn, alpha float64) (*G.Node, 
 		a.logits = x
 		return graph.Softmax(x)
 	}
-	return nil, errors.Errorf("unknown activation %q", fn)
+	return activateMore(x, fn, alpha)
 }
 
 // compile builds a graph; withGrads adds the gradient nodes (off only for gradient checks,

@@ -247,6 +247,8 @@ func describe(kind string, c Config) string {
 		win(c.PoolSize)
 	case "Dropout":
 		parts = append(parts, fmt.Sprintf("%g", c.Rate))
+	default:
+		parts = append(parts, describeMore(kind, c)...)
 	}
 	if len(c.Strides) == 2 && (c.Strides[0] != 1 || c.Strides[1] != 1) {
 		if c.Strides[0] == c.Strides[1] {

@@ -145,11 +145,6 @@ func Dropout(rate float64, opts ...Option) *Layer {
 // shifts by beta. Options: [Momentum] (default 0.99), [Epsilon] (default 1e-3).
 func BatchNorm(opts ...Option) *Layer { return newLayer("BatchNormalization", Config{}, opts) }
 
-// Activate applies an activation function as a layer of its own. Option: [Alpha].
-func Activate(a ActivationFn, opts ...Option) *Layer {
-	return newLayer("Activation", Config{Activation: a}, opts)
-}
-
 // Add sums two or more inputs of the same shape (the join of a residual block).
 func Add(opts ...Option) *Layer { return newLayer("Add", Config{}, opts) }
 
@@ -236,22 +231,16 @@ func init() {
 				return in[0], nil
 			},
 			params: bnParams, apply: bnApply},
-		"Activation": {keras: "activation", options: []string{"Alpha"}, arity: 1,
-			check: func(c *Config) error { return checkActivation(c.Activation) },
-			out: func(c *Config, in []Shape) (Shape, error) {
-				if c.Activation == Softmax && len(in[0]) != 1 {
-					return nil, errors.Errorf("softmax needs a flat input (classes), got %v", in[0])
-				}
-				return in[0], nil
-			},
-			apply: func(a *applier, c *Config, in []*G.Node) (*G.Node, error) {
-				return a.activate(in[0], c.Activation, c.alpha())
-			}},
-		"Concatenate": concatenateKind,
-		"Multiply":    multiplyKind,
-		"Average":     averageKind,
-		"Maximum":     maximumKind,
-		"Subtract":    subtractKind,
+		"Activation":         activationKind,
+		"ZeroPadding2D":      zeroPaddingKind,
+		"Cropping2D":         croppingKind,
+		"Reshape":            reshapeKind,
+		"GlobalMaxPooling2D": globalMaxPoolKind,
+		"Concatenate":        concatenateKind,
+		"Multiply":           multiplyKind,
+		"Average":            averageKind,
+		"Maximum":            maximumKind,
+		"Subtract":           subtractKind,
 		"Add": {keras: "add", arity: -1,
 			out: func(c *Config, in []Shape) (Shape, error) {
 				for _, s := range in[1:] {
@@ -293,6 +282,9 @@ func (c *Config) biasInit() Initializer {
 }
 
 func (c *Config) alpha() float64 {
+	if c.Alpha == 0 && c.Activation == ELU {
+		return 1
+	}
 	if c.Alpha == 0 {
 		return 0.3
 	}

@@ -230,7 +230,7 @@ func TestBadConfigurations(t *testing.T) {
 		{"padding on dense", []*nn.Layer{nn.Input(8), nn.Dense(3, nn.Padding(nn.Same))}, `layer "dense" (Dense): option Padding does not apply to Dense`},
 		{"pool larger than input", []*nn.Layer{nn.Input(3, 3, 1), nn.MaxPool2D(4)}, `layer "max_pooling2d" (MaxPooling2D): pool size 4x4 larger than padded input 3x3`},
 		{"dropout rate 1", []*nn.Layer{nn.Input(8), nn.Dropout(1)}, `layer "dropout" (Dropout): rate 1 must be in [0, 1)`},
-		{"unknown activation", []*nn.Layer{nn.Input(8), nn.Dense(2, nn.Activation("swish"))}, `unknown activation "swish"`},
+		{"unknown activation", []*nn.Layer{nn.Input(8), nn.Dense(2, nn.Activation("mish"))}, `unknown activation "mish"`},
 		{"softmax on an image", []*nn.Layer{nn.Input(8, 8, 1), nn.Conv2D(2, 3, nn.Activation(nn.Softmax))}, `layer "conv2d" (Conv2D): softmax needs a flat output`},
 		{"duplicate names", []*nn.Layer{nn.Input(8), nn.Dense(2, nn.Name("d")), nn.Dense(2, nn.Name("d"))}, `layer "d" (Dense): name used twice`},
 		{"no input", []*nn.Layer{nn.Dense(2)}, `the first layer must be nn.Input`},

@@ -30,7 +30,12 @@ const (
 	LeakyReLU ActivationFn = "leaky_relu" // negative slope set by [Alpha], default 0.3
 	Sigmoid   ActivationFn = "sigmoid"
 	Tanh      ActivationFn = "tanh"
-	Softmax   ActivationFn = "softmax" // row-wise, on a [batch, classes] output
+	Softmax   ActivationFn = "softmax" // over the classes; as a layer, over any axis ([Axis])
+	ReLU6     ActivationFn = "relu6"   // min(max(x, 0), 6), MobileNet's
+	ELU       ActivationFn = "elu"     // alpha*(exp(x)-1) below 0, alpha set by [Alpha], default 1
+	GELU      ActivationFn = "gelu"    // x*Φ(x), the exact form (Keras's approximate=False)
+	Swish     ActivationFn = "swish"   // x*sigmoid(x)
+	SiLU                   = Swish     // PyTorch's name for Swish
 )
 
 // Initializer names a parameter initializer.
@@ -66,6 +71,9 @@ type Config struct {
 	KernelInit  Initializer  `json:"kernel_initializer,omitempty"`
 	BiasInit    Initializer  `json:"bias_initializer,omitempty"`
 	Frozen      bool         `json:"frozen,omitempty"`
+	Axis        int          `json:"axis,omitempty"`         // softmax layer: Keras's axis, default -1
+	Cropping    []int        `json:"cropping,omitempty"`     // Cropping2D: top, bottom, left, right
+	TargetShape []int        `json:"target_shape,omitempty"` // Reshape
 	optionsUsed []string
 }
 
@@ -161,13 +169,14 @@ func Activation(a ActivationFn) Option {
 
 func checkActivation(a ActivationFn) error {
 	switch a {
-	case Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax:
+	case Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, ReLU6, ELU, GELU, Swish:
 		return nil
 	}
 	return fmt.Errorf("unknown activation %q", a)
 }
 
-// Alpha sets [LeakyReLU]'s negative slope (default 0.3, Keras's).
+// Alpha sets [LeakyReLU]'s negative slope (default 0.3, Keras's) or [ELU]'s scale of the
+// negative part (default 1).
 func Alpha(a float64) Option {
 	return opt("Alpha", func(c *Config) error {
 		if a < 0 {

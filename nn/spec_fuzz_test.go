@@ -44,6 +44,7 @@ func specSeeds(tb testing.TB) [][]byte {
 	z = b.Apply(GlobalAvgPool2D(), z)
 	z = b.Apply(Dense(2, Activation(Softmax)), z)
 	add(b.Model(z))
+	add(modernSpecModel())
 	return out
 }
 
@@ -129,7 +130,7 @@ func FuzzLayerConfig(f *testing.F) {
 	}
 	sort.Strings(kindNames)
 	pads := []PaddingMode{"", Valid, Same, Explicit, "reflect"}
-	acts := []ActivationFn{"", Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, "gelu"}
+	acts := []ActivationFn{"", Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, "mish", ReLU6, ELU, GELU, Swish}
 	//      kind, h, w, c, image, k0, k1, s0, s1, d0, d1, pad, p0, p1, p2, p3, units, act, rate
 	f.Add(uint8(1), 8, 8, 1, true, 3, 3, 1, 1, 1, 1, uint8(2), 0, 0, 0, 0, 4, uint8(2), 0.0)
 	f.Add(uint8(4), 7, 5, 2, true, 2, 3, 2, 1, 1, 1, uint8(3), 1, 0, 1, 2, 0, uint8(0), 0.0)
@@ -144,7 +145,8 @@ func FuzzLayerConfig(f *testing.F) {
 		}
 		cfg := Config{Units: units, Filters: units, KernelSize: []int{k0, k1}, PoolSize: []int{k0, k1},
 			Strides: []int{s0, s1}, Dilation: []int{d0, d1}, Padding: pads[int(pad)%len(pads)],
-			Activation: acts[int(act)%len(acts)], Rate: rate, Momentum: rate, Epsilon: rate, Alpha: rate}
+			Activation: acts[int(act)%len(acts)], Rate: rate, Momentum: rate, Epsilon: rate, Alpha: rate,
+			Axis: s0, Cropping: []int{p0, p1, p2, p3}, TargetShape: []int{k0, k1, units}}
 		if cfg.Padding == Explicit || pad >= 128 {
 			cfg.Pads = []int{p0, p1, p2, p3}
 		}

@@ -53,7 +53,7 @@ type MPIComm interface {
 func MPI() (MPIComm, error) {
 	w, err := mpi.Init()
 	if err != nil {
-		return nil, errors.Wrap(err, "train")
+		return nil, err // mpi's errors say what is missing
 	}
 	return w, nil
 }

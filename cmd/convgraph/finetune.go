@@ -39,6 +39,7 @@ type finetuneFlags struct {
 	overwrite  bool
 	keepHead   bool
 	scratch    bool
+	distrib    bool
 }
 
 func newFinetune() *cobra.Command {
@@ -83,6 +84,7 @@ frozen: the baseline a transfer result is compared against (Keras's weights=None
 	fl.BoolVar(&f.overwrite, "overwrite", false, "replace an existing run in --out")
 	fl.BoolVar(&f.keepHead, "keep-head", false, "keep the pretrained classifier when the class count matches (default: a fresh one)")
 	fl.BoolVar(&f.scratch, "scratch", false, "ignore the pretrained weights: train the same architecture from a fresh initialization (implies --freeze none)")
+	addDistributedFlag(fl, &f.distrib)
 	return c
 }
 
@@ -146,7 +148,7 @@ func applyFreeze(m *nn.Model, spec string) error {
 	return nil
 }
 
-func runFinetune(c *cobra.Command, f finetuneFlags) error {
+func runFinetune(c *cobra.Command, f finetuneFlags) (err error) {
 	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
 	if f.scratch {
 		switch {
@@ -175,6 +177,12 @@ func runFinetune(c *cobra.Command, f finetuneFlags) error {
 	case f.fineEpochs < 0 || f.fineLR < 0:
 		return usagef("--fine-epochs and --fine-lr must not be negative")
 	}
+	dist, err := joinDistributed(f.distrib)
+	if err != nil {
+		return err
+	}
+	defer func() { err = dist.finish(err) }()
+	stdout, stderr = dist.output(stdout, stderr)
 	m, zooName, err := f.source()
 	if err != nil {
 		return err
@@ -240,7 +248,7 @@ func runFinetune(c *cobra.Command, f finetuneFlags) error {
 	defer stop()
 	start := time.Now()
 	cfg := train.Config{Epochs: f.epochs, BatchSize: f.batch, LR: f.lr, Seed: f.seed, Optimizer: &train.Adam{},
-		History: &train.History{Model: m.Name()}}
+		History: &train.History{Model: m.Name()}, Comm: dist.Comm()}
 	if !f.jsonOut {
 		cfg.Progress = stderr
 	}
@@ -283,13 +291,15 @@ func runFinetune(c *cobra.Command, f finetuneFlags) error {
 	extra := map[string]string{"dataset": f.data.dataset, "zoo_model": zooName, "freeze": f.freeze,
 		"train-limit": strconv.Itoa(f.trainLimit), "scratch": strconv.FormatBool(f.scratch),
 		"classes": classesJSON(split.Train.Classes)}
-	if err := train.Save(ckpt, m, cfg.Optimizer, train.Checkpoint{Epoch: len(h.Epochs), Seed: f.seed, History: h, Extra: extra}); err != nil {
-		return err
+	if dist.leader() { // rank 0 writes the run
+		if err := train.Save(ckpt, m, cfg.Optimizer, train.Checkpoint{Epoch: len(h.Epochs), Seed: f.seed, History: h, Extra: extra}); err != nil {
+			return err
+		}
+		if err := writeHistory(f.out, h); err != nil {
+			return err
+		}
 	}
-	if err := writeHistory(f.out, h); err != nil {
-		return err
-	}
-	ev, err := train.Evaluate(m, split.Test, 256)
+	ev, err := train.EvaluateDistributed(dist.Comm(), m, split.Test, 256)
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,7 @@ type trainFlags struct {
 	schedule  string
 	resume    bool
 	overwrite bool
+	distrib   bool
 }
 
 func newTrain() *cobra.Command {
@@ -86,6 +87,7 @@ Ctrl-C saves a checkpoint and the history; --resume continues the run.`,
 	fl.StringVar(&f.schedule, "schedule", "constant", "learning-rate schedule: constant, or cosine (decays to 0 over all the epochs' steps)")
 	fl.BoolVar(&f.resume, "resume", false, "continue the run saved in --out")
 	fl.BoolVar(&f.overwrite, "overwrite", false, "replace an existing run in --out")
+	addDistributedFlag(fl, &f.distrib)
 	return c
 }
 
@@ -149,11 +151,18 @@ type trainResult struct {
 	History      string  `json:"history"`
 }
 
-func runTrain(c *cobra.Command, f trainFlags) error {
+func runTrain(c *cobra.Command, f trainFlags) (err error) {
 	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
 	if err := f.check(); err != nil {
 		return err
 	}
+	dist, err := joinDistributed(f.distrib)
+	if err != nil {
+		return err
+	}
+	defer func() { err = dist.finish(err) }()
+	stdout, stderr = dist.output(stdout, stderr)
+	var resumed map[string]string
 	ckpt := filepath.Join(f.out, "model.safetensors")
 	histPath := filepath.Join(f.out, "history.json")
 	var m *nn.Model
@@ -180,6 +189,7 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 			}
 		}
 		cfg.InitialEpoch, cfg.InitialStep, cfg.History, cfg.Seed = saved.Epoch, saved.Step, saved.History, saved.Seed
+		resumed = saved.Extra
 		f.seed = saved.Seed // the validation split and an image folder's split too
 		if v, ok := saved.Extra["dataset"]; ok && !c.Flags().Changed("dataset") {
 			f.data.dataset = v
@@ -226,20 +236,31 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 		}
 		trainSet, cfg.Validation = tr, val
 	}
+	if resumed != nil {
+		if cfg.InitialStep, err = resumeStep(resumed, cfg.InitialEpoch, cfg.InitialStep, trainSet.Len(), cfg.BatchSize, dist.ranks()); err != nil {
+			return err
+		}
+	}
+	cfg.Comm = dist.Comm()
 	if f.augment {
 		cfg.Augment = []data.BatchOption{data.RandomFlip(), data.RandomShift(2)}
 	}
 	if f.schedule == "cosine" {
-		steps := f.epochs * ((trainSet.Len() + cfg.BatchSize - 1) / cfg.BatchSize)
+		global := cfg.BatchSize * dist.ranks()
+		steps := f.epochs * ((trainSet.Len() + global - 1) / global)
 		cfg.Schedule = train.Cosine{Base: f.lr, Steps: steps}
 	}
 	if !f.jsonOut {
 		cfg.Progress = stderr
 		fmt.Fprintf(stderr, "training %s on %s (%d images, %d for validation), %d epochs, batch %d, %s lr %g\n",
 			m.Name(), trainSet.Name, trainSet.Len(), lenOf(cfg.Validation), f.epochs, cfg.BatchSize, opt.Name(), f.lr)
+		if dist != nil {
+			fmt.Fprintf(stderr, "data-parallel on %d ranks: batch %d per rank, %d per step\n", dist.ranks(), cfg.BatchSize, cfg.BatchSize*dist.ranks())
+		}
 	}
 	extra := map[string]string{"dataset": f.data.dataset, "zoo_model": f.model, "batch": strconv.Itoa(cfg.BatchSize),
-		"validation-split": strconv.FormatFloat(f.valSplit, 'g', -1, 64), "classes": classesJSON(split.Train.Classes)}
+		"validation-split": strconv.FormatFloat(f.valSplit, 'g', -1, 64), "classes": classesJSON(split.Train.Classes),
+		"ranks": strconv.Itoa(dist.ranks())}
 	var best *train.EarlyStopping
 	if f.patience > 0 {
 		best = &train.EarlyStopping{Monitor: "val_loss", Patience: f.patience, RestoreBestWeights: true}
@@ -254,6 +275,9 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 	h := cfg.History
 	epochsDone, stepsDone := cfg.InitialEpoch, cfg.InitialStep
 	save := func() error {
+		if !dist.leader() {
+			return nil // rank 0 writes the run
+		}
 		if err := train.Save(ckpt, m, opt, train.Checkpoint{Epoch: epochsDone, Step: stepsDone, Seed: cfg.Seed, History: h, Extra: extra}); err != nil {
 			return err
 		}
@@ -289,12 +313,14 @@ func runTrain(c *cobra.Command, f trainFlags) error {
 	if err := save(); err != nil {
 		return err
 	}
-	ev, err := train.Evaluate(m, split.Test, 256)
+	ev, err := train.EvaluateDistributed(dist.Comm(), m, split.Test, 256)
 	if err != nil {
 		return err
 	}
-	if err := plotHistory(f.out, h, stderr); err != nil {
-		return err
+	if dist.leader() {
+		if err := plotHistory(f.out, h, stderr); err != nil {
+			return err
+		}
 	}
 	res := trainResult{Model: m.Name(), Dataset: split.Train.Name, Sample: split.IsSample(), Epochs: len(h.Epochs),
 		TestAccuracy: ev.Accuracy, TestLoss: ev.Loss, TrainImages: trainSet.Len(), TestImages: ev.Images,

@@ -11,6 +11,10 @@ const (
 	LeakyReLU            // x for x > 0, alpha*x otherwise
 	Sigmoid
 	Tanh
+	ReLU6 // min(max(x, 0), 6), MobileNet's activation
+	ELU   // x for x > 0, alpha*(exp(x)-1) otherwise
+	GELU  // x*Φ(x) with the exact normal CDF (Keras's and PyTorch's default)
+	Swish // x*sigmoid(x), also called SiLU
 )
 
 // String is the Keras name of the activation.
@@ -24,6 +28,14 @@ func (a Activation) String() string {
 		return "sigmoid"
 	case Tanh:
 		return "tanh"
+	case ReLU6:
+		return "relu6"
+	case ELU:
+		return "elu"
+	case GELU:
+		return "gelu"
+	case Swish:
+		return "swish"
 	}
 	return "unknown"
 }
@@ -50,17 +62,32 @@ func Activate[T Float](act Activation, alpha T, x, y []T) {
 		}
 	case Sigmoid:
 		for i, v := range x {
-			// Split on the sign so exp never overflows.
-			if v >= 0 {
-				y[i] = T(1 / (1 + math.Exp(-float64(v))))
-			} else {
-				e := math.Exp(float64(v))
-				y[i] = T(e / (1 + e))
-			}
+			y[i] = T(sigmoid(float64(v)))
 		}
 	case Tanh:
 		for i, v := range x {
 			y[i] = T(math.Tanh(float64(v)))
+		}
+	case ReLU6:
+		for i, v := range x {
+			y[i] = min(max(v, 0), 6)
+		}
+	case ELU:
+		for i, v := range x {
+			if v > 0 {
+				y[i] = v
+			} else {
+				y[i] = T(float64(alpha) * math.Expm1(float64(v)))
+			}
+		}
+	case GELU:
+		for i, v := range x {
+			f := float64(v)
+			y[i] = T(0.5 * f * math.Erfc(-f/math.Sqrt2))
+		}
+	case Swish:
+		for i, v := range x {
+			y[i] = T(float64(v) * sigmoid(float64(v)))
 		}
 	default:
 		panic("kernels: unknown activation")
@@ -96,9 +123,48 @@ func ActivateBackward[T Float](act Activation, alpha T, x, y, dy, dx []T) {
 		for i, t := range y[:len(dy)] {
 			dx[i] = dy[i] * (1 - t*t)
 		}
+	case ReLU6:
+		// The gradient is 0 at both kinks, as in PyTorch's hardtanh.
+		for i, v := range x[:len(dy)] {
+			if v > 0 && v < 6 {
+				dx[i] = dy[i]
+			} else {
+				dx[i] = 0
+			}
+		}
+	case ELU:
+		for i, v := range x[:len(dy)] {
+			if v > 0 {
+				dx[i] = dy[i]
+			} else {
+				dx[i] = T(float64(dy[i]) * float64(alpha) * math.Exp(float64(v)))
+			}
+		}
+	case GELU:
+		for i, v := range x[:len(dy)] {
+			f := float64(v)
+			cdf := 0.5 * math.Erfc(-f/math.Sqrt2)
+			pdf := math.Exp(-0.5*f*f) / math.Sqrt(2*math.Pi)
+			dx[i] = T(float64(dy[i]) * (cdf + f*pdf))
+		}
+	case Swish:
+		for i, v := range x[:len(dy)] {
+			f := float64(v)
+			s := sigmoid(f)
+			dx[i] = T(float64(dy[i]) * s * (1 + f*(1-s)))
+		}
 	default:
 		panic("kernels: unknown activation")
 	}
+}
+
+// sigmoid is 1/(1+exp(-v)), split on the sign so exp never overflows.
+func sigmoid(v float64) float64 {
+	if v >= 0 {
+		return 1 / (1 + math.Exp(-v))
+	}
+	e := math.Exp(v)
+	return e / (1 + e)
 }
 
 // BiasAdd computes y[n,c,i] = x[n,c,i] + b[c] for x laid out as [n, c, inner].

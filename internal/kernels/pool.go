@@ -645,3 +645,53 @@ func mustGlobal(op string, n, c, hw int) {
 		panic(fmt.Sprintf("kernels: %s: invalid sizes n=%d c=%d hw=%d (all must be >= 1)", op, n, c, hw))
 	}
 }
+
+// GlobalMaxPool2D writes into y [N,C] the maximum of each plane of x [N,C,H*W] (NaN
+// propagates). Planes are split over the cores by image.
+//
+// It panics if a size is below 1 or a slice is shorter than the sizes imply.
+func GlobalMaxPool2D[T Float](n, c, hw int, x, y []T) {
+	const op = "GlobalMaxPool2D"
+	mustGlobal(op, n, c, hw)
+	mustLen(op, "x", x, n*c*hw)
+	mustLen(op, "y", y, n*c)
+	Split(n*c, hw, func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			xp := x[pl*hw : (pl+1)*hw]
+			m := xp[0]
+			for _, v := range xp[1:] {
+				m = max(m, v)
+			}
+			y[pl] = m
+		}
+	})
+}
+
+// GlobalMaxPool2DBackward writes into dx [N,C,H,W] the gradient of
+// sum(GlobalMaxPool2D(x) * dy): each plane's dy goes to its first maximum (its first
+// NaN, if it has one), the cell PyTorch's adaptive_max_pool2d records; every other cell
+// gets 0. It panics as [GlobalMaxPool2D].
+func GlobalMaxPool2DBackward[T Float](n, c, hw int, x, dy, dx []T) {
+	const op = "GlobalMaxPool2DBackward"
+	mustGlobal(op, n, c, hw)
+	mustLen(op, "x", x, n*c*hw)
+	mustLen(op, "dy", dy, n*c)
+	mustLen(op, "dx", dx, n*c*hw)
+	Split(n*c, 2*hw, func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			xp, dp := x[pl*hw:(pl+1)*hw], dx[pl*hw:(pl+1)*hw]
+			best := 0
+			for i, v := range xp {
+				if v != v {
+					best = i
+					break
+				}
+				if v > xp[best] {
+					best = i
+				}
+			}
+			clear(dp)
+			dp[best] = dy[pl]
+		}
+	})
+}

@@ -510,6 +510,66 @@ def c_batchnorm_2d_train(name):
     batchnorm_case(name, (6, 4), True)
 
 
+# --- the layers of small modern CNNs ---------------------------------------
+
+
+def c_relu6(name):
+    # Values spread over both kinks (0 and 6), kept away from them.
+    x = away_from_zero(randn(3, 7) * 4)
+    x = torch.where((x - 6).abs() < 0.06, x + 0.2, x).to(torch.float32).to(DT)
+    unary_case(name, "relu6", {}, lambda x: F.hardtanh(x, 0.0, 6.0), x)
+
+
+def c_elu(name):
+    unary_case(name, "elu", {"alpha": 1.0}, lambda x: F.elu(x, 1.0), randn(3, 7))
+
+
+def c_elu_alpha(name):
+    unary_case(name, "elu", {"alpha": 0.5}, lambda x: F.elu(x, 0.5), randn(2, 3, 3, 3))
+
+
+def c_gelu(name):
+    unary_case(name, "gelu", {"approximate": "none"}, lambda x: F.gelu(x), randn(3, 7) * 2)
+
+
+def c_silu(name):
+    unary_case(name, "silu", {}, F.silu, randn(2, 3, 3, 3) * 2)
+
+
+def c_softmax_channels(name):
+    # Softmax over the channels of NCHW images at every pixel (Keras's axis -1 on NHWC).
+    unary_case(name, "softmax_axis", {"axis": 1}, lambda x: F.softmax(x, dim=1), randn(2, 4, 3, 5) * 3)
+
+
+def c_softmax_rows(name):
+    # Softmax over the rows (H) of NCHW images.
+    unary_case(name, "softmax_axis", {"axis": 2}, lambda x: F.softmax(x, dim=2), randn(2, 2, 5, 3) * 3)
+
+
+def c_zero_pad2d(name):
+    pad = [1, 2, 0, 3]
+    unary_case(name, "zero_pad2d", {"pad": pad}, lambda x: tfpad(x, pad), randn(2, 3, 4, 5))
+
+
+def c_crop2d(name):
+    pad = [1, 0, 2, 1]
+
+    def crop(x):
+        t, b, l, r = pad
+        return x[:, :, t : x.shape[2] - b, l : x.shape[3] - r]
+
+    unary_case(name, "crop2d", {"pad": pad}, crop, randn(2, 3, 5, 6))
+
+
+def c_reshape(name):
+    # NCHW [2, 3, 4, 4] to [2, 6, 2, 4]: values keep their C,H,W order (torch's view).
+    unary_case(name, "reshape", {"target_shape": [2, 6, 2, 4], "order": "CHW"}, lambda x: x.reshape(2, 6, 2, 4), randn(2, 3, 4, 4))
+
+
+def c_global_maxpool(name):
+    unary_case(name, "global_maxpool2d", {}, lambda x: F.adaptive_max_pool2d(x, 1).flatten(1), randn(2, 3, 4, 5))
+
+
 # Merge layers (Concatenate, Multiply, Subtract, Maximum, Average): y and the gradients of
 # sum(y*dy) for every input.
 def merge_case(name, op, params, fn, xs):
@@ -724,6 +784,17 @@ CASES = [
     ("batchnorm_train", c_batchnorm_train),
     ("batchnorm_eval", c_batchnorm_eval),
     ("batchnorm_2d_train", c_batchnorm_2d_train),
+    ("relu6", c_relu6),
+    ("elu", c_elu),
+    ("elu_alpha", c_elu_alpha),
+    ("gelu", c_gelu),
+    ("silu", c_silu),
+    ("softmax_channels", c_softmax_channels),
+    ("softmax_rows", c_softmax_rows),
+    ("zero_pad2d", c_zero_pad2d),
+    ("crop2d", c_crop2d),
+    ("reshape", c_reshape),
+    ("global_maxpool", c_global_maxpool),
     ("model_fashion_cnn", c_model_fashion_cnn),
     ("model_residual", c_model_residual),
 ]

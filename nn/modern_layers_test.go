@@ -1,0 +1,182 @@
+package nn
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/convgraph/convgraph/graph"
+)
+
+// modernLayersCase is one layer of the MobileNet-era families placed on an input: the
+// output shape it must infer, or the error it must give (naming the layer).
+type modernLayersCase struct {
+	name  string
+	input Shape
+	layer *Layer
+	want  Shape
+	err   string
+}
+
+func modernLayerCases() []modernLayersCase {
+	return []modernLayersCase{
+		{"zero_padding2d/1", Shape{5, 6, 2}, ZeroPadding2D(1), Shape{7, 8, 2}, ""},
+		{"zero_padding2d/explicit", Shape{5, 6, 2}, ZeroPadding2D(0, ExplicitPadding(1, 2, 0, 3)), Shape{8, 9, 2}, ""},
+		{"zero_padding2d/negative", Shape{5, 6, 2}, ZeroPadding2D(-1), nil, `layer "zero_padding2d" (ZeroPadding2D): padding -1 must not be negative`},
+		{"zero_padding2d/same", Shape{5, 6, 2}, ZeroPadding2D(1, Padding(Same)), nil, `layer "zero_padding2d" (ZeroPadding2D): padding "same" must be explicit sizes`},
+		{"zero_padding2d/flat", Shape{5}, ZeroPadding2D(1), nil, `layer "zero_padding2d" (ZeroPadding2D): input (None, 5) is not an image`},
+		{"cropping2d/1", Shape{5, 6, 2}, Cropping2D(1), Shape{3, 4, 2}, ""},
+		{"cropping2d/crop", Shape{5, 6, 2}, Cropping2D(0, Crop(1, 0, 2, 1), Name("crop")), Shape{4, 3, 2}, ""},
+		{"cropping2d/too-much", Shape{5, 6, 2}, Cropping2D(3), nil, `layer "cropping2d" (Cropping2D): cropping 3,3,3,3 leaves nothing of a 5x6 input`},
+		{"cropping2d/negative", Shape{5, 6, 2}, Cropping2D(0, Crop(0, -1, 0, 0)), nil, `cropping [0 -1 0 0] must not be negative`},
+		{"reshape/image", Shape{12}, Reshape(Shape{2, 3, 2}), Shape{2, 3, 2}, ""},
+		{"reshape/infer", Shape{4, 4, 3}, Reshape(Shape{-1, 2, 6}), Shape{4, 2, 6}, ""},
+		{"reshape/flat", Shape{4, 4, 3}, Reshape(Shape{-1}), Shape{48}, ""},
+		{"reshape/mismatch", Shape{4, 4, 3}, Reshape(Shape{2, 2, 2}), nil, `layer "reshape" (Reshape): target shape [2 2 2] holds 8 values; the input (None, 4, 4, 3) holds 48`},
+		{"reshape/two-holes", Shape{12}, Reshape(Shape{-1, -1, 3}), nil, `target shape [-1 -1 3] may have only one -1`},
+		{"reshape/rank2", Shape{12}, Reshape(Shape{3, 4}), nil, `target shape [3 4] must be (features) or (height, width, channels)`},
+		{"reshape/indivisible", Shape{12}, Reshape(Shape{5, -1, 1}), nil, `target shape [5 -1 1] does not divide the input's 12 values`},
+		{"global_max_pooling2d", Shape{5, 6, 3}, GlobalMaxPool2D(), Shape{3}, ""},
+		{"global_max_pooling2d/flat", Shape{5}, GlobalMaxPool2D(), nil, `layer "global_max_pooling2d" (GlobalMaxPooling2D): input (None, 5) is not an image`},
+		{"activation/relu6", Shape{3, 3, 2}, Activate(ReLU6), Shape{3, 3, 2}, ""},
+		{"activation/elu", Shape{3}, Activate(ELU, Alpha(0.5)), Shape{3}, ""},
+		{"activation/gelu", Shape{3}, Activate(GELU), Shape{3}, ""},
+		{"activation/swish", Shape{3}, Activate(SiLU), Shape{3}, ""},
+		{"activation/softmax-image", Shape{3, 3, 4}, Activate(Softmax), Shape{3, 3, 4}, ""},
+		{"activation/softmax-axis", Shape{3, 3, 4}, Activate(Softmax, Axis(1)), Shape{3, 3, 4}, ""},
+		{"activation/softmax-axis-out", Shape{3, 3, 4}, Activate(Softmax, Axis(4)), nil, `layer "activation" (Activation): softmax axis 4 is outside the input (None, 3, 3, 4)`},
+		{"activation/axis-not-softmax", Shape{3}, Activate(ReLU, Axis(1)), nil, `axis 1 applies only to softmax, not relu`},
+		{"activation/axis0", Shape{3}, Activate(Softmax, Axis(0)), nil, `axis 0 is the batch`},
+		{"activation/unknown", Shape{3}, Activate("mish"), nil, `unknown activation "mish"`},
+		{"conv2d/relu6", Shape{5, 5, 1}, Conv2D(2, 3, Activation(ReLU6)), Shape{3, 3, 2}, ""},
+		{"dense/gelu", Shape{5}, Dense(2, Activation(GELU)), Shape{2}, ""},
+	}
+}
+
+// Every new layer infers its shape, and every misconfiguration is an error naming the
+// layer.
+func TestModernLayerShapes(t *testing.T) {
+	for _, c := range modernLayerCases() {
+		t.Run(c.name, func(t *testing.T) {
+			b := NewBuilder("m")
+			x := b.Input(c.input...)
+			y := b.Apply(c.layer, x)
+			m, err := b.Model(y)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v; want one containing %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.OutputShape(); !got.equal(c.want) {
+				t.Fatalf("output %v; want %v", got, c.want)
+			}
+			// The built graph agrees with the inferred shape (Compile checks it).
+			if _, err := m.Compile(2, Eval); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// modernModel is a small network through every new layer family, with a classifier head.
+func modernModel(t *testing.T) *Model {
+	t.Helper()
+	b := NewBuilder("modern")
+	x := b.Input(6, 6, 2)
+	y := b.Apply(ZeroPadding2D(1), x)
+	y = b.Apply(Conv2D(3, 3, Activation(ReLU6)), y)
+	y = b.Apply(Activate(ELU), y)
+	y = b.Apply(Cropping2D(0, Crop(1, 0, 0, 1)), y)
+	y = b.Apply(Activate(Softmax, Axis(-1)), y)
+	y = b.Apply(Activate(GELU), y)
+	z := b.Apply(GlobalMaxPool2D(), y)
+	z = b.Apply(Reshape(Shape{1, 1, 3}), z)
+	z = b.Apply(Activate(Swish), z)
+	z = b.Apply(Reshape(Shape{-1}), z)
+	z = b.Apply(Dense(4, Activation(GELU)), z)
+	z = b.Apply(Dense(3, Activation(Softmax)), z)
+	m, err := b.Model(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// The new layers' gradients, whole-model, against central differences in float64.
+func TestGradCheckModernLayers(t *testing.T) {
+	gradCheckModel(t, modernModel(t), 2, 30)
+}
+
+// Each new layer has its Summary row, its node in the layer diagram and its ops in the
+// op diagram, and survives a spec round trip.
+func TestModernLayersSummaryDOTSpec(t *testing.T) {
+	m := modernModel(t)
+	sum := m.Summary()
+	flat := strings.Join(strings.Fields(sum), " ")
+	for _, row := range []string{
+		"zero_padding2d (ZeroPadding2D) (None, 8, 8, 2) 0 -",
+		"cropping2d (Cropping2D) (None, 5, 5, 3) 0 -",
+		"activation_1 (Activation) (None, 5, 5, 3) 0 -",
+		"global_max_pooling2d (GlobalMaxPooling2D) (None, 3) 0 -",
+		"reshape (Reshape) (None, 1, 1, 3) 0 -",
+		"reshape_1 (Reshape) (None, 3) 0 -",
+	} {
+		if !strings.Contains(flat, row) {
+			t.Errorf("summary has no row %q:\n%s", row, sum)
+		}
+	}
+	layers, err := m.DOT(DOTConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, label := range []string{"ZeroPadding2D 1", "Cropping2D 1,0,0,1", "Activation axis -1 softmax", "Conv2D 3x3 relu6", "GlobalMaxPooling2D", "Reshape 1 1 3", "Activation swish", "Dense gelu"} {
+		if !strings.Contains(string(layers), label) {
+			t.Errorf("layer diagram has no %q", label)
+		}
+	}
+	gr, err := m.Compile(2, Train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := gr.DOT(graph.DOTConfig{Grads: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{"ZeroPad2D", "Crop2D", "relu6Backward", "eluBackward", "geluBackward", "swishBackward",
+		`Softmax\n2x3x5x5 axis:1`, `SoftmaxBackward\n2x3x5x5 axis:1`, "GlobalMaxPool2DBackward", `Reshape\n(2, 3)->(2, 3, 1, 1)`} {
+		if !strings.Contains(string(ops), op) {
+			t.Errorf("op diagram has no %q", op)
+		}
+	}
+	js, err := m.MarshalSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := UnmarshalSpec(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m2.Summary() != sum {
+		t.Fatalf("summary changed on a spec round trip:\n%s\n%s", sum, m2.Summary())
+	}
+	checkBuiltModel(t, m)
+}
+
+// modernSpecModel is a spec fuzzer seed with every layer and option of the new families.
+func modernSpecModel() (*Model, error) {
+	return Sequential("modern",
+		Input(8, 8, 2),
+		ZeroPadding2D(0, ExplicitPadding(1, 2, 0, 1), Name("pad")),
+		Cropping2D(1, Crop(1, 0, 1, 0)),
+		Conv2D(3, 3, Activation(ELU), Alpha(0.5)),
+		Activate(Softmax, Axis(1)),
+		Activate(ReLU6),
+		Activate(GELU),
+		Reshape(Shape{-1, 2, 3}),
+		Activate(Swish),
+		GlobalMaxPool2D(),
+		Dense(3, Activation(Softmax)))
+}
