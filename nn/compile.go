@@ -62,7 +62,11 @@ type Graph struct {
 	grads          []*G.Node
 	machine        *graph.Machine
 	inVal, labVal  *tensor.Dense
-	labelled       bool               // the last run had labels
+	ins            []*G.Node // every input; ins[0] is input
+	inVals         []*tensor.Dense
+	outs           []*G.Node          // every output; outs[0] is output
+	heads          []*head            // the outputs with a loss
+	labelled       bool               // the last run had labels (or targets for every head)
 	step           uint64             // seeds dropout masks: see SetStep
 	layerOf        map[*G.Node]string // the layer that built each forward node (for DOT)
 	pool           *graphPool         // the pool that lent it (Model.Acquire), or nil
@@ -181,9 +185,19 @@ func (m *Model) compile(batch int, mode Mode, withGrads bool) (gr *Graph, err er
 
 func (m *Model) build(gr *Graph, withGrads bool) error {
 	dt := m.dtype
-	inShape := m.nodes[0].out.internal(gr.batch)
-	gr.inVal = tensor.New(tensor.Of(dt), tensor.WithShape(inShape...))
-	gr.input = G.NewTensor(gr.g, dt, len(inShape), G.WithShape(inShape...), G.WithName("input"), G.WithValue(gr.inVal))
+	out := map[*node]*G.Node{}
+	for i, in := range m.inputs {
+		s := in.out.internal(gr.batch)
+		v := tensor.New(tensor.Of(dt), tensor.WithShape(s...))
+		name := "input"
+		if i > 0 {
+			name = "input/" + in.name
+		}
+		x := G.NewTensor(gr.g, dt, len(s), G.WithShape(s...), G.WithName(name), G.WithValue(v))
+		gr.ins, gr.inVals = append(gr.ins, x), append(gr.inVals, v)
+		out[in] = x
+	}
+	gr.input, gr.inVal = gr.ins[0], gr.inVals[0]
 	for _, p := range m.params {
 		// The node is bound to a tensor header of its own over the parameter's memory:
 		// it sees every in-place update, but Gorgonia's tape machine, which writes its
@@ -193,9 +207,11 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 		v := tensor.New(tensor.WithShape(s...), tensor.WithBacking(p.Value.Data()))
 		gr.params[p.Name] = G.NewTensor(gr.g, dt, s.Dims(), G.WithShape(s...), G.WithName(p.Name), G.WithValue(v))
 	}
-	out := map[*node]*G.Node{m.nodes[0]: gr.input}
-	var logits *G.Node
-	for _, n := range m.nodes[1:] {
+	logitsOf := map[*node]*G.Node{}
+	for _, n := range m.nodes {
+		if n.layer.kind == "InputLayer" {
+			continue
+		}
 		ins := make([]*G.Node, len(n.inputs))
 		for i, in := range n.inputs {
 			ins[i] = out[in]
@@ -217,29 +233,72 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 			gr.layerOf[gn] = n.name
 		}
 		out[n] = y
-		logits = a.logits
+		if a.logits != nil {
+			logitsOf[n] = a.logits
+		}
 	}
-	gr.output = out[m.output]
-	roots := G.Nodes{gr.output}
-	if len(m.output.out) != 1 {
-		// Not a classifier (a feature extractor, say): outputs only, no loss.
+	for _, o := range m.outputs {
+		gr.outs = append(gr.outs, out[o])
+	}
+	gr.output = gr.outs[0]
+	roots := append(G.Nodes(nil), gr.outs...)
+	for i, o := range m.outputs {
+		l := m.lossOf(o)
+		if l.Loss.Kind == "" {
+			continue
+		}
+		h := &head{index: i, n: o, loss: l}
+		if err := h.build(gr, dt, out[o], logitsOf[o]); err != nil {
+			return errors.Wrapf(o.errorf(err), "nn: model %q: loss", m.name)
+		}
+		gr.heads = append(gr.heads, h)
+	}
+	if len(gr.heads) == 0 {
+		// No loss (a feature extractor, say): outputs only.
 		if gr.mode == Train {
-			return errors.Errorf("nn: model %q: training needs a classifier output (classes), not %v", m.name, m.output.out)
+			if len(m.outputs) == 1 {
+				return errors.Errorf("nn: model %q: training needs a classifier output (classes), not %v, or a loss (SetLoss)", m.name, m.output.out)
+			}
+			return errors.Errorf("nn: model %q: training needs a loss on at least one output (SetLoss)", m.name)
 		}
 		var err error
 		gr.machine, err = graph.NewMachine(gr.g.SubgraphRoots(roots...), graph.ShareBuffers(gr.kept()...))
 		return errors.Wrapf(err, "nn: model %q", m.name)
 	}
-	// A classifier: build the loss.
 	gr.logits = gr.output
-	if logits != nil {
-		gr.logits = logits
+	if l := logitsOf[m.output]; l != nil {
+		gr.logits = l
 	}
-	gr.labVal = tensor.New(tensor.Of(dt), tensor.WithShape(gr.batch))
-	gr.labels = G.NewVector(gr.g, dt, G.WithShape(gr.batch), G.WithName("labels"), G.WithValue(gr.labVal))
+	if h := gr.heads[0]; len(m.outputs) == 1 && h.loss.Loss.labels() {
+		// The one classifier output of the course's models: Run's labels.
+		gr.labels, gr.labVal = h.target, h.tgtVal
+	}
+	// The total loss: the one head's loss as it is (no extra op on the course CNN's
+	// path), or the weighted sum of the heads' losses.
 	var err error
-	if gr.loss, err = graph.SoftmaxCrossEntropy(gr.logits, gr.labels); err != nil {
-		return errors.Wrapf(err, "nn: model %q: loss", m.name)
+	if h := gr.heads[0]; len(gr.heads) == 1 && h.loss.Weight == 1 {
+		gr.loss = h.value
+	} else {
+		err = graph.Safely(func() error {
+			for _, h := range gr.heads {
+				w := G.NewConstant(scalarOf(dt, h.loss.Weight))
+				term := G.Must(G.Mul(h.value, w))
+				if gr.loss == nil {
+					gr.loss = term
+				} else {
+					gr.loss = G.Must(G.Add(gr.loss, term))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return errors.Wrapf(err, "nn: model %q: total loss", m.name)
+		}
+	}
+	for _, h := range gr.heads {
+		if h.value != gr.loss {
+			roots = append(roots, h.value)
+		}
 	}
 	roots = append(roots, gr.loss)
 	if gr.mode == Train && withGrads {
@@ -263,12 +322,23 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 	return errors.Wrapf(err, "nn: model %q", m.name)
 }
 
+func scalarOf(dt tensor.Dtype, v float64) any {
+	if dt == tensor.Float32 {
+		return float32(v)
+	}
+	return v
+}
+
 // kept lists the nodes whose values a user reads after a run (Output, Logits, Loss, Grad):
 // they keep buffers of their own. Every other node's buffer is shared with nodes that are
 // not alive at the same time, so its value is valid only until the next op that reuses
 // the buffer (see graph.ShareBuffers).
 func (gr *Graph) kept() []*G.Node {
-	return append(G.Nodes{gr.output, gr.logits, gr.loss}, gr.grads...)
+	keep := append(G.Nodes{gr.logits, gr.loss}, gr.outs...)
+	for _, h := range gr.heads {
+		keep = append(keep, h.value)
+	}
+	return append(keep, gr.grads...)
 }
 
 // SetStep sets the training step that the next runs' dropout masks derive from (with the
@@ -289,6 +359,10 @@ func (gr *Graph) Mode() Mode { return gr.mode }
 // moving statistics.
 func (gr *Graph) Run(x tensor.Tensor, labels []int) error {
 	m := gr.model
+	if len(m.inputs) > 1 || (len(gr.heads) > 0 && gr.labels == nil) {
+		return errors.Errorf("nn: model %q has %d inputs and %d outputs (%s): feed it with RunMulti",
+			m.name, len(m.inputs), len(m.outputs), gr.targetKinds())
+	}
 	want := append(tensor.Shape{gr.batch}, m.nodes[0].out...)
 	if x == nil || !x.Shape().Eq(want) {
 		var got tensor.Shape
@@ -317,6 +391,107 @@ func (gr *Graph) Run(x tensor.Tensor, labels []int) error {
 	}
 	gr.labelled = labels != nil
 	return errors.Wrapf(gr.machine.Run(), "nn: model %q", m.name)
+}
+
+// targetKinds describes what each output is trained on, for error messages.
+func (gr *Graph) targetKinds() string {
+	var parts []string
+	for _, o := range gr.model.Losses() {
+		switch {
+		case o.Loss.Kind == "":
+			parts = append(parts, o.Output+": no loss")
+		case o.Loss.labels():
+			parts = append(parts, o.Output+": labels")
+		default:
+			parts = append(parts, o.Output+": values")
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// RunMulti feeds one batch through a graph of a model with any number of inputs and
+// outputs: inputs holds one tensor per model input in [Model.Inputs]'s order, each
+// [batch, example shape...] in Keras's order, float32 or float64; targets holds one
+// [Target] per output in [Model.Outputs]'s order (the zero Target for an output without
+// a loss), or is nil when only outputs are wanted. In [Train] mode it also computes the
+// gradients of the total loss ([Model.SetLoss]) and updates batch normalisation's moving
+// statistics.
+func (gr *Graph) RunMulti(inputs []tensor.Tensor, targets []Target) error {
+	m := gr.model
+	if len(inputs) != len(m.inputs) {
+		return errors.Errorf("nn: model %q: %d input tensors for %d inputs", m.name, len(inputs), len(m.inputs))
+	}
+	for i, x := range inputs {
+		want := append(tensor.Shape{gr.batch}, m.inputs[i].out...)
+		if x == nil || !x.Shape().Eq(want) {
+			var got tensor.Shape
+			if x != nil {
+				got = x.Shape()
+			}
+			return errors.Errorf("nn: model %q: input %q has shape %v; want %v", m.name, m.inputs[i].name, got, want)
+		}
+		if err := toInternal(x, gr.inVals[i]); err != nil {
+			return errors.Wrapf(err, "nn: model %q: input %q", m.name, m.inputs[i].name)
+		}
+	}
+	switch {
+	case targets == nil && gr.mode == Train:
+		return errors.Errorf("nn: model %q: training needs targets (%s)", m.name, gr.targetKinds())
+	case targets != nil && len(targets) != len(m.outputs):
+		return errors.Errorf("nn: model %q: %d targets for %d outputs", m.name, len(targets), len(m.outputs))
+	}
+	if targets != nil {
+		withLoss := map[int]bool{}
+		for _, h := range gr.heads {
+			withLoss[h.index] = true
+			if err := h.feed(gr, targets[h.index]); err != nil {
+				return errors.Wrapf(err, "nn: model %q", m.name)
+			}
+		}
+		for i, t := range targets {
+			if !withLoss[i] && (t.Labels != nil || t.Values != nil) {
+				return errors.Errorf("nn: model %q: output %q has no loss (SetLoss), but a target was given", m.name, m.outputs[i].name)
+			}
+		}
+	}
+	gr.labelled = targets != nil && len(gr.heads) > 0
+	return errors.Wrapf(gr.machine.Run(), "nn: model %q", m.name)
+}
+
+// OutputAt is the i-th output ([Model.Outputs]) for the last batch, as [Graph.Output] is
+// for the first; nil if i is out of range.
+func (gr *Graph) OutputAt(i int) *tensor.Dense {
+	if i < 0 || i >= len(gr.outs) {
+		return nil
+	}
+	return denseOf(gr.outs[i])
+}
+
+// LossAt is the i-th output's own loss for the last batch, before its weight (0 if it has
+// no loss or the run had no targets).
+func (gr *Graph) LossAt(i int) float64 {
+	if !gr.labelled {
+		return 0
+	}
+	for _, h := range gr.heads {
+		if h.index == i {
+			return scalarValue(h.value)
+		}
+	}
+	return 0
+}
+
+func scalarValue(n *G.Node) float64 {
+	if n == nil || n.Value() == nil {
+		return 0
+	}
+	switch v := n.Value().(type) {
+	case *G.F32:
+		return float64(*v)
+	case *G.F64:
+		return float64(*v)
+	}
+	return 0
 }
 
 func setLabels(d *tensor.Dense, labels []int) {
@@ -396,19 +571,14 @@ func (gr *Graph) Output() *tensor.Dense { return denseOf(gr.output) }
 // Logits is the input of the final softmax (or the output if there is none).
 func (gr *Graph) Logits() *tensor.Dense { return denseOf(gr.logits) }
 
-// Loss is the mean cross-entropy of the last batch (0 when it ran without labels or the
-// model is not a classifier).
+// Loss is the total loss of the last batch: the mean cross-entropy of a classifier, or
+// the weighted sum of the outputs' losses ([Model.SetLoss]); 0 when it ran without
+// labels or targets, or the model has no loss.
 func (gr *Graph) Loss() float64 {
-	if gr.loss == nil || gr.loss.Value() == nil || !gr.labelled {
+	if !gr.labelled {
 		return 0
 	}
-	switch v := gr.loss.Value().(type) {
-	case *G.F32:
-		return float64(*v)
-	case *G.F64:
-		return float64(*v)
-	}
-	return 0
+	return scalarValue(gr.loss)
 }
 
 // GradParams lists the parameters the graph computes gradients for, in model order.

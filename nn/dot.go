@@ -158,7 +158,7 @@ func (m *Model) layerAttrs(n *node, cfg DOTConfig, name string) graph.DOTAttrs {
 	}
 	attrs := graph.DOTAttrs{"fillcolor": colourPlain}
 	switch {
-	case n == m.nodes[0]:
+	case n.layer.kind == "InputLayer":
 		attrs["fillcolor"] = colourInput
 	case n.frozen():
 		attrs["fillcolor"], attrs["style"], attrs["fontcolor"] = colourFrozen, "rounded,filled,dashed", "#444444"
@@ -168,7 +168,7 @@ func (m *Model) layerAttrs(n *node, cfg DOTConfig, name string) graph.DOTAttrs {
 	if cfg.ShowTrainable && len(n.params) > 0 {
 		lines = append(lines, map[bool]string{true: "frozen", false: "trainable"}[n.frozen()])
 	}
-	if n == m.output {
+	if m.isOutput(n) {
 		attrs["penwidth"] = "2"
 	}
 	attrs["label"] = strings.Join(lines, "\n")
@@ -225,8 +225,10 @@ func (m *Model) blockAttrs(name string, nodes []*node, cfg DOTConfig) graph.DOTA
 	if cfg.ShowTrainable && state != "" {
 		lines = append(lines, state)
 	}
-	if inside[m.output] {
-		attrs["penwidth"] = "2"
+	for _, o := range m.outputs {
+		if inside[o] {
+			attrs["penwidth"] = "2"
+		}
 	}
 	attrs["label"] = strings.Join(lines, "\n")
 	return attrs
@@ -282,20 +284,23 @@ func (gr *Graph) DOT(cfg graph.DOTConfig) ([]byte, error) {
 		cfg.Title = fmt.Sprintf("%s (batch %d, %s)", gr.model.name, gr.batch, gr.mode)
 	}
 	if len(cfg.Outputs) == 0 && len(cfg.Gradients) == 0 {
-		cfg.Outputs = append(cfg.Outputs, gr.output)
+		cfg.Outputs = append(cfg.Outputs, gr.outs...)
 		if gr.loss != nil {
 			cfg.Outputs = append(cfg.Outputs, gr.loss)
 		}
 		cfg.Gradients = append(cfg.Gradients, gr.grads...)
 	}
 	if cfg.Inputs == nil {
-		cfg.Inputs = []*G.Node{gr.input}
-		if gr.labels != nil {
-			cfg.Inputs = append(cfg.Inputs, gr.labels)
+		cfg.Inputs = append([]*G.Node(nil), gr.ins...)
+		for _, h := range gr.heads {
+			cfg.Inputs = append(cfg.Inputs, h.target)
 		}
 	}
 	if cfg.Layer == nil {
-		owner := map[*G.Node]string{gr.input: gr.model.nodes[0].name}
+		owner := map[*G.Node]string{}
+		for i, in := range gr.ins {
+			owner[in] = gr.model.inputs[i].name
+		}
 		for _, p := range gr.model.params {
 			owner[gr.params[p.Name]] = p.Layer
 		}

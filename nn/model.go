@@ -18,10 +18,19 @@ type node struct {
 	params []*Param
 }
 
+func (m *Model) isOutput(n *node) bool {
+	for _, o := range m.outputs {
+		if o == n {
+			return true
+		}
+	}
+	return false
+}
+
 func (n *node) String() string { return fmt.Sprintf("layer %q (%s)", n.name, n.layer.kind) }
 
-// Model is a network: layers wired into a directed acyclic graph from one input to one
-// output, and their parameters. Make one with [Sequential] or a [Builder].
+// Model is a network: layers wired into a directed acyclic graph from one or more inputs
+// to one or more outputs, and their parameters. Make one with [Sequential] or a [Builder].
 //
 // # Concurrency
 //
@@ -33,13 +42,16 @@ func (n *node) String() string { return fmt.Sprintf("layer %q (%s)", n.name, n.l
 // in place, must not overlap any other use of the model. To serve a model while it
 // trains, serve a snapshot: [NewPredictor] copies the parameters.
 type Model struct {
-	name   string
-	nodes  []*node // topological order; nodes[0] is the input
-	output *node
-	params []*Param
-	byName map[string]*Param
-	dtype  tensor.Dtype
-	seed   uint64
+	name    string
+	nodes   []*node // topological order; nodes[0] is the first input
+	inputs  []*node // in the order they were placed
+	outputs []*node // in the order given to Builder.Model
+	output  *node   // outputs[0]
+	losses  map[*node]OutputLoss
+	params  []*Param
+	byName  map[string]*Param
+	dtype   tensor.Dtype
+	seed    uint64
 
 	mu    sync.Mutex // guards cache and pool
 	cache map[compileKey]*compileEntry
@@ -49,11 +61,39 @@ type Model struct {
 // Name is the model's name.
 func (m *Model) Name() string { return m.name }
 
-// InputShape is the shape of one input example, (height, width, channels) for images.
+// InputShape is the shape of one input example, (height, width, channels) for images; for
+// a model with several inputs, the first one's (see [Model.Inputs]).
 func (m *Model) InputShape() Shape { return append(Shape(nil), m.nodes[0].out...) }
 
-// OutputShape is the shape of one output example, (classes) for a classifier.
+// OutputShape is the shape of one output example, (classes) for a classifier; for a model
+// with several outputs, the first one's (see [Model.Outputs]).
 func (m *Model) OutputShape() Shape { return append(Shape(nil), m.output.out...) }
+
+// Port is one input or output of a model: its layer's name and one example's shape.
+type Port struct {
+	Name  string
+	Shape Shape
+}
+
+// Inputs lists the model's inputs in the order they were declared: the order
+// [Graph.RunMulti] takes their tensors in.
+func (m *Model) Inputs() []Port {
+	out := make([]Port, len(m.inputs))
+	for i, n := range m.inputs {
+		out[i] = Port{n.name, append(Shape(nil), n.out...)}
+	}
+	return out
+}
+
+// Outputs lists the model's outputs in the order given to [Builder.Model]: the order
+// of [Graph.OutputAt] and of the targets [Graph.RunMulti] takes.
+func (m *Model) Outputs() []Port {
+	out := make([]Port, len(m.outputs))
+	for i, n := range m.outputs {
+		out[i] = Port{n.name, append(Shape(nil), n.out...)}
+	}
+	return out
+}
 
 // DType is the parameters' element type (float32 unless [Model.SetDType] changed it).
 func (m *Model) DType() tensor.Dtype { return m.dtype }
@@ -62,6 +102,9 @@ func (m *Model) DType() tensor.Dtype { return m.dtype }
 func (m *Model) Layers() []LayerInfo {
 	var out []LayerInfo
 	for _, n := range m.nodes[1:] {
+		if n.layer.kind == "InputLayer" {
+			continue
+		}
 		info := LayerInfo{Name: n.name, Kind: n.layer.kind, Config: n.layer.cfg, OutputShape: n.out}
 		for _, in := range n.inputs {
 			info.Inputs = append(info.Inputs, in.name)
@@ -138,7 +181,8 @@ func (b *Builder) Block(path string) *Builder {
 // Err is the first error met so far.
 func (b *Builder) Err() error { return b.st.err }
 
-// Input declares the model's only input, one example's shape in Keras's order.
+// Input declares an input of the model, one example's shape in Keras's order. A model may
+// have several; they are fed in the order they are declared.
 func (b *Builder) Input(shape ...int) Tensor {
 	return b.Apply(Input(shape...))
 }
@@ -190,8 +234,8 @@ func (b *Builder) place(l *Layer, inputs []Tensor) (*node, error) {
 		}
 	}
 	switch {
-	case k.arity == 0 && len(st.nodes) > 0:
-		return fail(errors.New("a model has one input, already declared"))
+	case k.arity == 0 && len(inputs) > 0:
+		return fail(errors.New("an input takes no inputs"))
 	case k.arity == 0:
 		if len(l.cfg.Shape) == 0 {
 			return fail(errors.New("input shape is empty"))
@@ -271,12 +315,13 @@ func (st *buildState) has(n *node) bool {
 	return false
 }
 
-// Model finishes the build with output as the model's output, allocates the parameters
-// and initializes them with seed 1 (see [Model.Initialize]). Model may be called again
-// for another output (a feature extractor over a classifier's layers, say): the models
-// share the parameters of their common layers, values included, and parameters that
-// already have values keep them.
-func (b *Builder) Model(output Tensor) (*Model, error) {
+// Model finishes the build with the given outputs (one or more, Keras's
+// Model(inputs, outputs)), allocates the parameters and initializes them with seed 1 (see
+// [Model.Initialize]). The model's inputs are the inputs the outputs depend on, in the
+// order they were declared. Model may be called again for other outputs (a feature
+// extractor over a classifier's layers, say): the models share the parameters of their
+// common layers, values included, and parameters that already have values keep them.
+func (b *Builder) Model(outputs ...Tensor) (*Model, error) {
 	st := b.st
 	if st.err != nil {
 		return nil, st.err
@@ -284,12 +329,12 @@ func (b *Builder) Model(output Tensor) (*Model, error) {
 	if len(st.nodes) == 0 {
 		return nil, errors.Errorf("nn: model %q has no input", st.name)
 	}
-	if output.n == nil || !st.has(output.n) {
-		return nil, errors.Errorf("nn: model %q: the output is not a layer of this model", st.name)
+	if len(outputs) == 0 {
+		return nil, errors.Errorf("nn: model %q: no output given", st.name)
 	}
-	m := &Model{name: st.name, output: output.n, byName: map[string]*Param{}, dtype: tensor.Float32,
+	m := &Model{name: st.name, byName: map[string]*Param{}, dtype: tensor.Float32,
 		cache: map[compileKey]*compileEntry{}}
-	// Keep only the layers the output depends on, in the order they were placed.
+	// Keep only the layers the outputs depend on, in the order they were placed.
 	needed := map[*node]bool{}
 	var mark func(n *node)
 	mark = func(n *node) {
@@ -301,15 +346,27 @@ func (b *Builder) Model(output Tensor) (*Model, error) {
 			mark(in)
 		}
 	}
-	mark(output.n)
+	for i, o := range outputs {
+		if o.n == nil || !st.has(o.n) {
+			return nil, errors.Errorf("nn: model %q: output %d is not a layer of this model", st.name, i)
+		}
+		for _, prev := range m.outputs {
+			if prev == o.n {
+				return nil, errors.Errorf("nn: model %q: layer %q is given as an output twice", st.name, o.n.name)
+			}
+		}
+		m.outputs = append(m.outputs, o.n)
+		mark(o.n)
+	}
+	m.output = m.outputs[0]
 	for _, n := range st.nodes {
 		if needed[n] {
 			m.nodes = append(m.nodes, n)
 			m.params = append(m.params, n.params...)
+			if n.layer.kind == "InputLayer" {
+				m.inputs = append(m.inputs, n)
+			}
 		}
-	}
-	if m.nodes[0] != st.nodes[0] {
-		return nil, errors.Errorf("nn: model %q: the output does not depend on the input", st.name)
 	}
 	fresh := false
 	for _, p := range m.params {

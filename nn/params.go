@@ -133,10 +133,7 @@ func (m *Model) SetDType(dt tensor.Dtype) error {
 	for _, p := range m.params {
 		m.setValues(p, values(p))
 	}
-	m.mu.Lock()
-	m.cache = map[compileKey]*compileEntry{}
-	m.pool = nil
-	m.mu.Unlock()
+	m.dropGraphs()
 	return nil
 }
 

@@ -79,6 +79,14 @@ func (p *graphPool) release(gr *Graph) {
 	<-s.slots
 }
 
+// dropGraphs forgets every compiled graph (after a change that makes them stale).
+func (m *Model) dropGraphs() {
+	m.mu.Lock()
+	m.cache = map[compileKey]*compileEntry{}
+	m.pool = nil
+	m.mu.Unlock()
+}
+
 // pooled returns the model's graph pool, making it on first use.
 func (m *Model) pooled() *graphPool {
 	m.mu.Lock()
@@ -130,6 +138,10 @@ func (m *Model) Predict(x tensor.Tensor) (*tensor.Dense, error) {
 func (p *graphPool) predict(x tensor.Tensor) (*tensor.Dense, error) {
 	m := p.m
 	in := m.nodes[0].out
+	if len(m.inputs) != 1 || len(m.outputs) != 1 {
+		return nil, errors.Errorf("nn: model %q: predict takes a model of one input and one output, not %d and %d (run graphs from Model.Acquire with RunMulti)",
+			m.name, len(m.inputs), len(m.outputs))
+	}
 	if x == nil {
 		return nil, errors.Errorf("nn: model %q: predict: no input", m.name)
 	}
@@ -264,7 +276,7 @@ func NewPredictor(m *Model, opts ...PredictorOption) (*Predictor, error) {
 		if !found {
 			return nil, errors.Errorf("nn: model %q has no layer %q (layers: %s)", m.name, cfg.output, strings.Join(m.layerNames(), ", "))
 		}
-		spec.Output = cfg.output
+		spec.Output, spec.Outputs, spec.Losses = cfg.output, nil, nil
 	}
 	c, err := FromSpec(spec)
 	if err != nil {

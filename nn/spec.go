@@ -13,6 +13,10 @@ type Spec struct {
 	Name   string      `json:"name"`
 	Layers []LayerSpec `json:"layers"`
 	Output string      `json:"output"`
+	// Outputs lists every output of a model with several (Output is then the first).
+	Outputs []string `json:"outputs,omitempty"`
+	// Losses holds the losses set with Model.SetLoss.
+	Losses []OutputLoss `json:"losses,omitempty"`
 }
 
 // LayerSpec is one layer of a [Spec].
@@ -26,6 +30,16 @@ type LayerSpec struct {
 // Spec returns the model's architecture, including which layers are frozen.
 func (m *Model) Spec() Spec {
 	s := Spec{Name: m.name, Output: m.output.name}
+	if len(m.outputs) > 1 {
+		for _, o := range m.outputs {
+			s.Outputs = append(s.Outputs, o.name)
+		}
+	}
+	for _, o := range m.outputs {
+		if l, ok := m.losses[o]; ok {
+			s.Losses = append(s.Losses, l)
+		}
+	}
 	for _, n := range m.nodes {
 		ls := LayerSpec{Kind: n.layer.kind, Name: n.name, Config: n.layer.cfg}
 		ls.Config.Name = ""
@@ -65,8 +79,8 @@ func FromSpec(s Spec) (*Model, error) {
 			return nil, errors.Wrapf(&LayerError{Layer: ls.Name, Kind: ls.Kind, Err: errors.Errorf("unknown type %q", ls.Kind)},
 				"nn: model spec %q", s.Name)
 		}
-		if (i == 0) != (ls.Kind == "InputLayer") {
-			return nil, errors.Errorf("nn: model spec %q: layer %q: the input must come first, once", s.Name, ls.Name)
+		if i == 0 && ls.Kind != "InputLayer" {
+			return nil, errors.Errorf("nn: model spec %q: layer %q: the input must come first", s.Name, ls.Name)
 		}
 		if ls.Name == "" || strings.HasPrefix(ls.Name, "/") || strings.HasSuffix(ls.Name, "/") {
 			return nil, errors.Errorf("nn: model spec %q: layer %d has a bad name %q", s.Name, i, ls.Name)
@@ -95,9 +109,28 @@ func FromSpec(s Spec) (*Model, error) {
 			return nil, errors.Wrapf(b.Err(), "nn: model spec %q", s.Name)
 		}
 	}
-	o, ok := out[s.Output]
-	if !ok {
-		return nil, errors.Errorf("nn: model spec %q: output %q is not a layer", s.Name, s.Output)
+	names := s.Outputs
+	if len(names) == 0 {
+		names = []string{s.Output}
+	} else if names[0] != s.Output {
+		return nil, errors.Errorf("nn: model spec %q: output %q is not the first of outputs %v", s.Name, s.Output, s.Outputs)
 	}
-	return b.Model(o)
+	var outs []Tensor
+	for _, name := range names {
+		o, ok := out[name]
+		if !ok {
+			return nil, errors.Errorf("nn: model spec %q: output %q is not a layer", s.Name, name)
+		}
+		outs = append(outs, o)
+	}
+	m, err := b.Model(outs...)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range s.Losses {
+		if err := m.SetLoss(l.Output, l.Loss, l.Weight); err != nil {
+			return nil, errors.Wrapf(err, "nn: model spec %q", s.Name)
+		}
+	}
+	return m, nil
 }

@@ -88,7 +88,7 @@ func Metadata(key, value string) ExportOption {
 // features]. The output is named "output": [N, classes] for a classifier, or [N, height,
 // width, channels] for a model ending on an image (transposed back). Parameters are
 // written as float32 initializers named by their convgraph paths ("block1/conv1/kernel").
-// Dropout exports as nothing (inference), BatchNorm as inference-mode
+// Dropout exports as an inference-mode Dropout (the identity), BatchNorm as inference-mode
 // BatchNormalization with its moving statistics. Every layer's output value and main
 // node are named after the layer. It fails, naming the layer, for a layer type with no
 // mapping.
@@ -123,9 +123,10 @@ func (e *exporter) unique(name string) string {
 	return n
 }
 
-func (e *exporter) add(op, name string, in []string, attrs ...*pb.AttributeProto) string {
-	out := e.unique(name)
-	e.g.Node = append(e.g.Node, node(op, out, in, []string{out}, attrs...))
+// add appends a node called name whose output value is called value (made unique).
+func (e *exporter) add(op, name, value string, in []string, attrs ...*pb.AttributeProto) string {
+	out := e.unique(value)
+	e.g.Node = append(e.g.Node, node(op, name, in, []string{out}, attrs...))
 	return out
 }
 
@@ -145,7 +146,7 @@ func exportProto(m *nn.Model, opts []ExportOption) (*pb.ModelProto, error) {
 	e.g.Input = []*pb.ValueInfoProto{valueInfo(InputName, in)}
 	e.values[inLayer] = InputName
 	if len(in) == 3 {
-		e.values[inLayer] = e.add("Transpose", InputName+"/nchw", []string{InputName}, attrInts("perm", 0, 3, 1, 2))
+		e.values[inLayer] = e.add("Transpose", InputName+"/nchw", InputName+"/nchw", []string{InputName}, attrInts("perm", 0, 3, 1, 2))
 	}
 	for _, p := range m.Params() {
 		e.used[p.Name] = true
@@ -259,17 +260,17 @@ func (e *exporter) layer(ls nn.LayerSpec, info nn.LayerInfo, ins []string, inSha
 		if hasParam("bias") {
 			args = append(args, param("bias"))
 		}
-		y := e.add("Conv", e.step(name, c.Activation), args,
+		y := e.add("Conv", name, e.step(name, "conv", c.Activation), args,
 			attrInts("kernel_shape", c.KernelSize...), attrInts("strides", s...), attrInts("dilations", d...),
 			attrInts("pads", p.Top, p.Left, p.Bottom, p.Right), attrInt("group", 1))
-		return e.activation(name, y, c.Activation, c.Alpha)
+		return e.activation(name, y, c.Activation, c.Alpha, false)
 	case "Dense":
 		args := []string{ins[0], param("kernel")}
 		if hasParam("bias") {
 			args = append(args, param("bias"))
 		}
-		y := e.add("Gemm", e.step(name, c.Activation), args)
-		return e.activation(name, y, c.Activation, c.Alpha)
+		y := e.add("Gemm", name, e.step(name, "gemm", c.Activation), args)
+		return e.activation(name, y, c.Activation, c.Alpha, false)
 	case "MaxPooling2D", "AveragePooling2D":
 		s := c.PoolSize // pooling's default stride
 		if len(c.Strides) == 2 {
@@ -283,64 +284,71 @@ func (e *exporter) layer(ls nn.LayerSpec, info nn.LayerInfo, ins []string, inSha
 			op = "AveragePool"
 			attrs = append(attrs, attrInt("count_include_pad", 0))
 		}
-		return e.add(op, name, ins, attrs...), nil
+		return e.add(op, name, name, ins, attrs...), nil
 	case "GlobalAveragePooling2D":
-		y := e.add("GlobalAveragePool", name+"/pool", ins)
-		return e.add("Flatten", name, []string{y}, attrInt("axis", 1)), nil
+		y := e.add("GlobalAveragePool", name, name+"/pool", ins)
+		return e.add("Flatten", name+"/flatten", name, []string{y}, attrInt("axis", 1)), nil
 	case "Flatten":
 		if len(inShapes[0]) == 1 {
-			return e.add("Identity", name, ins), nil
+			return e.add("Identity", name, name, ins), nil
 		}
 		// NCHW flattened from axis 1 is channel, row, column: convgraph's order.
-		return e.add("Flatten", name, ins, attrInt("axis", 1)), nil
+		return e.add("Flatten", name, name, ins, attrInt("axis", 1)), nil
 	case "Dropout":
-		return ins[0], nil // inference: the identity
+		// Inference-mode Dropout (training_mode false): the identity in every runtime,
+		// kept so that an import gets the layer back for fine-tuning.
+		ratio := e.unique(name + "/ratio")
+		e.g.Initializer = append(e.g.Initializer, floatTensor(ratio, nil, []float32{float32(c.Rate)}))
+		return e.add("Dropout", name, name, []string{ins[0], ratio}), nil
 	case "BatchNormalization":
-		return e.add("BatchNormalization", name,
+		return e.add("BatchNormalization", name, name,
 			[]string{ins[0], param("gamma"), param("beta"), param("moving_mean"), param("moving_variance")},
 			attrFloat("epsilon", orDefault(c.Epsilon, defaultEpsilon)), attrFloat("momentum", orDefault(c.Momentum, defaultMoment))), nil
 	case "Activation":
 		if c.Activation == nn.Linear || c.Activation == "" {
-			return e.add("Identity", name, ins), nil
+			return e.add("Identity", name, name, ins), nil
 		}
-		return e.activation(name, ins[0], c.Activation, c.Alpha)
+		return e.activation(name, ins[0], c.Activation, c.Alpha, true)
 	case "Add":
-		y := ins[0]
-		for i, x := range ins[1:] {
-			step := name
-			if i < len(ins)-2 {
-				step = fmt.Sprintf("%s/add%d", name, i)
-			}
-			y = e.add("Add", step, []string{y, x})
+		if len(ins) > 2 {
+			return e.add("Sum", name, name, ins), nil
 		}
-		return y, nil
+		return e.add("Add", name, name, ins), nil
 	}
 	return "", errors.Errorf("no ONNX mapping for layer type %s", ls.Kind)
 }
 
-// step names a layer's main node: the layer's own name when nothing follows it.
-func (e *exporter) step(layer string, act nn.ActivationFn) string {
+// step names the value a layer's main node writes: the layer's own name when no
+// activation follows it, else the layer's name and the op's.
+func (e *exporter) step(layer, op string, act nn.ActivationFn) string {
 	if act == "" || act == nn.Linear {
 		return layer
 	}
-	return layer + "/linear"
+	return layer + "/" + op
 }
 
-// activation emits the activation node named after the layer.
-func (e *exporter) activation(layer, x string, act nn.ActivationFn, alpha float64) (string, error) {
+// activation emits the activation node, named layer/op (the layer's name alone for an
+// Activation layer), whose output value is named after the layer.
+func (e *exporter) activation(layer, x string, act nn.ActivationFn, alpha float64, own bool) (string, error) {
+	name := func(op string) string {
+		if own {
+			return layer
+		}
+		return layer + "/" + op
+	}
 	switch act {
 	case "", nn.Linear:
 		return x, nil
 	case nn.ReLU:
-		return e.add("Relu", layer, []string{x}), nil
+		return e.add("Relu", name("relu"), layer, []string{x}), nil
 	case nn.LeakyReLU:
-		return e.add("LeakyRelu", layer, []string{x}, attrFloat("alpha", orDefault(alpha, defaultAlpha))), nil
+		return e.add("LeakyRelu", name("leaky_relu"), layer, []string{x}, attrFloat("alpha", orDefault(alpha, defaultAlpha))), nil
 	case nn.Sigmoid:
-		return e.add("Sigmoid", layer, []string{x}), nil
+		return e.add("Sigmoid", name("sigmoid"), layer, []string{x}), nil
 	case nn.Tanh:
-		return e.add("Tanh", layer, []string{x}), nil
+		return e.add("Tanh", name("tanh"), layer, []string{x}), nil
 	case nn.Softmax:
-		return e.add("Softmax", layer, []string{x}, attrInt("axis", -1)), nil
+		return e.add("Softmax", name("softmax"), layer, []string{x}, attrInt("axis", -1)), nil
 	}
 	return "", errors.Errorf("no ONNX mapping for activation %q", act)
 }

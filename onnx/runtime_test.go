@@ -2,72 +2,36 @@ package onnx_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
 
+	"github.com/convgraph/convgraph/internal/ortrun"
 	"github.com/convgraph/convgraph/internal/testenv"
 	"github.com/convgraph/convgraph/nn"
 	"github.com/convgraph/convgraph/onnx"
 )
 
-// ortDir holds the Node script that runs a model in ONNX Runtime and its npm package
-// (installed by `npm install --ignore-scripts` there; .ci/run does it).
-var ortDir = filepath.Join("..", "tools", "ort")
+func requireORT(t testing.TB) { t.Helper(); ortrun.Require(t) }
 
-// requireORT skips (or fails under CONVGRAPH_STRICT=1) when node or onnxruntime-node is
-// missing.
-func requireORT(t testing.TB) {
-	t.Helper()
-	_, err := exec.LookPath("node")
-	testenv.Require(t, err == nil, "node is not installed (Debian: apt-get install nodejs)")
-	testenv.RequireFile(t, filepath.Join(ortDir, "node_modules", "onnxruntime-node"),
-		"ONNX Runtime for Node (cd tools/ort && npm install --ignore-scripts)")
-}
-
-type ortResult struct {
-	Shape  []int     `json:"shape"`
-	Values []float64 `json:"values"`
-}
+type ortResult = ortrun.Result
 
 // runORT runs an ONNX model on x (shape given, float32) in ONNX Runtime.
-func runORT(t testing.TB, model []byte, x []float32, shape []int) ortResult {
+func runORT(t testing.TB, model []byte, x []float32, shape []int) *ortResult {
 	t.Helper()
 	requireORT(t)
-	dir := t.TempDir()
-	mp, xp := filepath.Join(dir, "model.onnx"), filepath.Join(dir, "x.f32")
-	raw := make([]byte, 4*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
-	}
-	if err := os.WriteFile(mp, model, 0o644); err != nil {
+	p := filepath.Join(t.TempDir(), "model.onnx")
+	if err := os.WriteFile(p, model, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(xp, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var dims []string
-	for _, d := range shape {
-		dims = append(dims, strconv.Itoa(d))
-	}
-	cmd := exec.Command("node", filepath.Join(ortDir, "run.js"), mp, xp, strings.Join(dims, ","))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	r, err := ortrun.Run(p, x, shape, 0, 0)
 	if err != nil {
-		t.Fatalf("ONNX Runtime: %v: %s", err, stderr.String())
-	}
-	var r ortResult
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("ONNX Runtime's output: %v", err)
+		t.Fatal(err)
 	}
 	return r
 }

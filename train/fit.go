@@ -34,6 +34,9 @@ type Config struct {
 	Seed uint64
 	// Validation, if set, is evaluated after every epoch (val_loss, val_accuracy).
 	Validation *data.Dataset
+	// ValidationData is FitTensors's Validation: in-memory tensors evaluated after every
+	// epoch.
+	ValidationData *Tensors
 	// Augment adds batch options such as data.RandomFlip() to training batches.
 	Augment []data.BatchOption
 	// Callbacks run after every epoch.
@@ -204,6 +207,10 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 
 // checkFits reports a data set whose images or classes do not fit the model.
 func checkFits(m *nn.Model, ds *data.Dataset) error {
+	if len(m.Inputs()) > 1 || len(m.Outputs()) > 1 {
+		return errors.Errorf("train: model %q has %d inputs and %d outputs: train it on Tensors (FitTensors, EvaluateTensors)",
+			m.Name(), len(m.Inputs()), len(m.Outputs()))
+	}
 	in := m.InputShape()
 	img := nn.Shape{ds.Height(), ds.Width(), ds.Channels()}
 	if len(in) == 3 && (in[0] != img[0] || in[1] != img[1] || in[2] != img[2]) {

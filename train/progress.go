@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -74,6 +75,14 @@ func (p *progress) done(l EpochLogs) {
 		p.epoch, p.epochs, l.Seconds, l.ImagesPerS, l.Loss, l.Accuracy)
 	if !math.IsNaN(l.ValLoss) {
 		line += fmt.Sprintf(" - val_loss: %.4f - val_accuracy: %.4f", l.ValLoss, l.ValAccuracy)
+	}
+	names := make([]string, 0, len(l.Metrics))
+	for k := range l.Metrics {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		line += fmt.Sprintf(" - %s: %.4f", k, l.Metrics[k])
 	}
 	fmt.Fprintln(p.w, line)
 }

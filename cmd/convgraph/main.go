@@ -59,7 +59,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newSummary(), newTrain(), newEval(), newPredict(), newZoo(), newFinetune())
 	root.AddCommand(newDot(), newViz())
 	root.AddCommand(newBench())
-	root.AddCommand(newExport())
+	root.AddCommand(newExport(), newImport())
 	return root
 }
 

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"gorgonia.org/tensor"
+
+	"github.com/convgraph/convgraph/internal/ortrun"
 	"github.com/convgraph/convgraph/internal/testenv"
+	"github.com/convgraph/convgraph/nn"
 	"github.com/convgraph/convgraph/train"
 	"github.com/convgraph/convgraph/zoo"
 )
@@ -74,5 +79,89 @@ func TestExportBadUsage(t *testing.T) {
 		if code != c.code || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") > 1 {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, errs, c.code, c.want)
 		}
+	}
+}
+
+// A PyTorch model imported, fine-tuned for a few steps, drawn and exported again runs in
+// ONNX Runtime with the outputs convgraph computes.
+func TestImportFinetuneExport(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "course.safetensors")
+	src := filepath.Join("..", "..", "onnx", "testdata", "course_cnn.onnx")
+	code, _, errs := runCLI("import", src, "-o", ckpt)
+	if code != 0 || !strings.Contains(errs, `(pytorch 1.13.0, opset 13, input NCHW): model "course_cnn", 7 layers, 333526 parameters, input (None, 28, 28, 1), output (None, 10)`) {
+		t.Fatalf("import: exit %d: %s", code, errs)
+	}
+	code, out, errs := runCLI("dot", "--checkpoint", ckpt)
+	if code != 0 || !strings.Contains(out, "fc2") {
+		t.Fatalf("dot: exit %d: %s", code, errs)
+	}
+	ft := filepath.Join(dir, "ft")
+	code, out, errs = runCLI("finetune", "--from", ckpt, "--freeze", "conv1,conv2", "--keep-head", "--dataset", "sample",
+		"--train-limit", "200", "--epochs", "1", "--out", ft, "--json")
+	if code != 0 || !strings.Contains(out, `"frozen_params":18816`) {
+		t.Fatalf("finetune: exit %d: %s %s", code, out, errs)
+	}
+	model := filepath.Join(dir, "ft.onnx")
+	if code, _, errs = runCLI("export", "--checkpoint", filepath.Join(ft, "model.safetensors"), "-o", model); code != 0 {
+		t.Fatalf("export: exit %d: %s", code, errs)
+	}
+	ortrun.Require(t)
+	saved, err := train.Load(filepath.Join(ft, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, 4*28*28)
+	for i := range x {
+		x[i] = float32(i%97) / 97
+	}
+	res, err := ortrun.Run(model, x, []int{4, 28, 28, 1}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := saved.Model.Compile(4, nn.Eval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Run(tensor.New(tensor.WithShape(4, 28, 28, 1), tensor.WithBacking(x)), nil); err != nil {
+		t.Fatal(err)
+	}
+	want := g.Output().Data().([]float32)
+	if len(res.Values) != len(want) {
+		t.Fatalf("%d values from ONNX Runtime, %d from convgraph", len(res.Values), len(want))
+	}
+	for i, w := range want {
+		if d := math.Abs(res.Values[i] - float64(w)); d > 1e-4*math.Abs(float64(w))+1e-6 {
+			t.Fatalf("value %d: ONNX Runtime %v, convgraph %v", i, res.Values[i], w)
+		}
+	}
+}
+
+func TestImportBadInput(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.onnx")
+	if err := os.WriteFile(junk, []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "m.safetensors")
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"import", "-o", out}, 2, "import needs one MODEL.onnx"},
+		{[]string{"import", junk}, 2, "import needs -o MODEL.safetensors"},
+		{[]string{"import", filepath.Join(dir, "none.onnx"), "-o", out}, 1, "none.onnx"},
+		{[]string{"import", junk, "-o", out}, 1, "junk.onnx: onnx: not an ONNX model"},
+		{[]string{"import", filepath.Join("..", "..", "onnx", "testdata", "mobilenet.onnx"), "-o", out}, 1,
+			`onnx: node "/stem/stem.2/Clip" (Clip): Clip(0, 6) has no convgraph layer`},
+	} {
+		code, _, errs := runCLI(c.args...)
+		if code != c.code || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") > 1 {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, errs, c.code, c.want)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a failed import wrote %s", out)
 	}
 }

@@ -1,0 +1,154 @@
+package onnx_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/convgraph/convgraph/nn"
+	"github.com/convgraph/convgraph/onnx"
+	"github.com/convgraph/convgraph/zoo"
+)
+
+// torchCase is a model exported by PyTorch (tools/onnx/torch_models.py) with PyTorch's
+// output for a fixed input.
+type torchCase struct {
+	InputShape  []int     `json:"input_shape"`
+	Input       []float64 `json:"input"`
+	OutputShape []int     `json:"output_shape"`
+	Output      []float64 `json:"output"`
+}
+
+func loadTorch(t testing.TB, name string) (*nn.Model, *onnx.Info, torchCase) {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name+".onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, info, err := onnx.Import(f, onnx.ModelName(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join("testdata", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c torchCase
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return m, info, c
+}
+
+// nhwc reorders PyTorch's NCHW input into convgraph's order.
+func nhwc(x []float64, shape []int) ([]float32, []int) {
+	n, c, h, w := shape[0], shape[1], shape[2], shape[3]
+	out := make([]float32, len(x))
+	for in := 0; in < n; in++ {
+		for ic := 0; ic < c; ic++ {
+			for p := 0; p < h*w; p++ {
+				out[(in*h*w+p)*c+ic] = float32(x[(in*c+ic)*h*w+p])
+			}
+		}
+	}
+	return out, []int{n, h, w, c}
+}
+
+func TestImportPyTorchModels(t *testing.T) {
+	for _, name := range []string{"course_cnn", "resnet20", "resnet20_fused", "mixed", "tiny"} {
+		t.Run(name, func(t *testing.T) {
+			m, info, c := loadTorch(t, name)
+			if info.InputLayout != "NCHW" || info.Opset != 13 || !strings.HasPrefix(info.Producer, "pytorch") {
+				t.Errorf("info %+v", info)
+			}
+			x, dims := nhwc(c.Input, c.InputShape)
+			got, shape := runConvgraph(t, m, x, dims)
+			if fmt.Sprint(shape) != fmt.Sprint(c.OutputShape) {
+				t.Fatalf("output shape %v, PyTorch's %v", shape, c.OutputShape)
+			}
+			closeTo(t, name, got, c.Output, 1e-4, 1e-5)
+		})
+	}
+}
+
+func TestImportNames(t *testing.T) {
+	m, _, _ := loadTorch(t, "resnet20")
+	var names []string
+	for _, l := range m.Layers() {
+		names = append(names, l.Name+" "+l.Kind)
+	}
+	all := strings.Join(names, "\n")
+	for _, want := range []string{"conv1 Conv2D", "bn1 BatchNormalization", "relu Activation",
+		"layer1/0/conv1 Conv2D", "layer2/0/shortcut/0 Conv2D", "layer2/0/shortcut/1 BatchNormalization",
+		"layer3/2/add Add", "averagepool AveragePooling2D", "linear Dense"} {
+		if !strings.Contains(all, want+"\n") && !strings.HasSuffix(all, want) {
+			t.Errorf("no layer %q among\n%s", want, all)
+		}
+	}
+	t.Log(m.Summary())
+}
+
+func TestImportUnsupported(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "mobilenet.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, _, err = onnx.Import(f)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	t.Log(err)
+}
+
+// Export then import gives a model with bit-identical outputs.
+func TestExportImportBitIdentical(t *testing.T) {
+	models := []*nn.Model{everyLayer(t)}
+	for _, name := range zoo.Names() {
+		models = append(models, zooModel(t, name))
+	}
+	bb, err := zoo.New("alexnet-small", zoo.IncludeHead(false), zoo.InputShape(32, 32, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	models = append(models, bb)
+	for _, m := range models {
+		t.Run(m.Name(), func(t *testing.T) {
+			b := exportBytes(t, m)
+			back, info, err := onnx.Import(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.InputLayout != "NHWC" || back.Name() != m.Name() {
+				t.Errorf("layout %s, name %q", info.InputLayout, back.Name())
+			}
+			x, dims := randomInput(5, 3, m.InputShape())
+			want, _ := runConvgraph(t, m, x, dims)
+			got, _ := runConvgraph(t, back, x, dims)
+			for i := range want {
+				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("value %d: %v after export and import, %v before", i, got[i], want[i])
+				}
+			}
+			// The same layers, but for a linear Activation (an Identity in the file).
+			if a, b := m.Summary(), back.Summary(); a != b && m.Name() != "every-layer" {
+				t.Errorf("summary before:\n%s\nafter:\n%s", a, b)
+			}
+			if len(back.Params()) != len(m.Params()) {
+				t.Errorf("%d parameters after, %d before", len(back.Params()), len(m.Params()))
+			}
+			for _, p := range m.Params() {
+				q := back.Param(p.Name)
+				if q == nil || q.Trainable != p.Trainable || fmt.Sprint(q.Value.Data()) != fmt.Sprint(p.Value.Data()) {
+					t.Errorf("parameter %q differs after export and import", p.Name)
+				}
+			}
+		})
+	}
+}
