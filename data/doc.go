@@ -28,7 +28,8 @@
 // float32 only per batch ([Normalization], p/255 by default), which keeps a
 // data set at a quarter of its float32 size.
 //
-// The package imports nothing else of convgraph's.
+// The package imports nothing else of convgraph's but internal/limits, whose file
+// check every reader uses and whose memory budget bounds what a file may ask for.
 //
 // # Errors
 //

@@ -1,10 +1,12 @@
 package data
 
 import (
-	"bytes"
+	"bufio"
+	"fmt"
 	"image"
 	_ "image/jpeg" // registers JPEG for image.Decode
 	_ "image/png"  // registers PNG for image.Decode
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/pkg/errors"
 	"golang.org/x/image/draw"
+
+	"github.com/convgraph/convgraph/internal/limits"
 )
 
 // imageExts are the file extensions ImageFolder reads (case does not matter).
@@ -27,6 +31,11 @@ var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true}
 // order) is an image of that class. Other files are ignored. Images are
 // converted to c channels (1 gray, 3 RGB, 4 RGBA) and resized to h×w
 // bilinearly (see [ReadImage]).
+//
+// A class folder may be a symbolic link to a folder (it is followed); a link
+// to a folder inside a class folder is an error, so that a data set cannot
+// loop or grow silently. Image files are read as [ReadImage] reads them, and
+// the data set's pixels must fit the memory budget ([limits.Memory]).
 //
 // It returns an error naming the folder if root has no class folders or a
 // class folder has no images, and naming the file if an image cannot be
@@ -42,22 +51,45 @@ func ImageFolder(root string, h, w, c int) (*Dataset, error) {
 	var classes, paths []string
 	var labels []int
 	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		dir := filepath.Join(root, e.Name())
+		walkRoot := dir
+		if e.Type()&fs.ModeSymlink != 0 {
+			// A linked class folder is followed (Keras's loader follows links too).
+			st, err := os.Stat(dir)
+			if err != nil {
+				return nil, errors.Wrapf(err, "data: %s: class folder is a broken symbolic link", dir)
+			}
+			if !st.IsDir() {
+				continue
+			}
+			if walkRoot, err = filepath.EvalSymlinks(dir); err != nil {
+				return nil, errors.Wrap(err, "data")
+			}
+		} else if !e.IsDir() {
+			continue
+		}
 		n := len(paths)
-		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		err := filepath.WalkDir(walkRoot, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			if strings.HasPrefix(d.Name(), ".") && p != dir {
+			if strings.HasPrefix(d.Name(), ".") && p != walkRoot {
 				if d.IsDir() {
 					return filepath.SkipDir
 				}
 				return nil
 			}
+			shown := filepath.Join(dir, strings.TrimPrefix(p, walkRoot)) // the path under root, for messages
+			if d.Type()&fs.ModeSymlink != 0 {
+				if st, err := os.Stat(p); err == nil && st.IsDir() {
+					return errors.Errorf("%s: a symbolic link to a folder inside class folder %s; only class folders themselves may be links", shown, dir)
+				}
+			}
 			if !d.IsDir() && imageExts[strings.ToLower(filepath.Ext(p))] {
+				p = shown
 				paths = append(paths, p)
 				labels = append(labels, len(classes))
 			}
@@ -77,7 +109,11 @@ func ImageFolder(root string, h, w, c int) (*Dataset, error) {
 	sort.Strings(classes) // ReadDir already sorts; say it here too
 
 	size := h * w * c
-	pixels := make([]uint8, len(paths)*size)
+	need := int64(len(paths)) * int64(size)
+	if err := limits.CheckMemory(fmt.Sprintf("data: %s: %d images of %dx%dx%d", root, len(paths), h, w, c), need, ""); err != nil {
+		return nil, err
+	}
+	pixels := make([]uint8, need)
 	errs := make([]error, len(paths))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -118,6 +154,13 @@ func checkShape(h, w, c int) error {
 // 3: RGB; 4: RGBA, colours premultiplied so that transparent is black) and
 // resized with bilinear interpolation (golang.org/x/image/draw.BiLinear) if
 // its size differs. Errors name the file.
+//
+// Limits, checked before any pixel is decoded: the file is a regular file
+// (symbolic links followed; directories, devices and named pipes refused) of
+// at most 256 MiB; its header (image.DecodeConfig) claims at most 2^26 pixels
+// (8192×8192); and a resize needs at most 2^23 scratch values: the bilinear
+// scaler first scales the rows, into a w × source-height scratch of four
+// float64 each, so a 1×67,108,864 image resized to 28 wide would need 56 GiB.
 func ReadImage(path string, h, w, c int) ([]uint8, error) {
 	if err := checkShape(h, w, c); err != nil {
 		return nil, errors.Wrapf(err, "data: %s", path)
@@ -130,26 +173,46 @@ func ReadImage(path string, h, w, c int) ([]uint8, error) {
 }
 
 func readImageInto(dst []uint8, path string, h, w, c int) error {
-	b, err := os.ReadFile(path)
+	f, _, err := limits.Open(path, MaxImageFileBytes)
 	if err != nil {
 		return errors.Wrap(err, "data")
 	}
-	return decodeImageInto(dst, b, path, h, w, c)
+	defer f.Close()
+	return decodeImageInto(dst, f, path, h, w, c)
 }
 
-// maxImagePixels bounds the images we decode, so that a forged header cannot
-// make us allocate gigabytes.
-const maxImagePixels = 1 << 26
+// Image limits (see [ReadImage]).
+const (
+	// MaxImageFileBytes bounds an image file's size.
+	MaxImageFileBytes = 256 << 20
+	// MaxImagePixels bounds the pixels an image's header may claim, so that a
+	// forged header cannot make us allocate gigabytes.
+	MaxImagePixels = 1 << 26
+	// maxResizeScratch bounds the values of the bilinear scaler's scratch
+	// (destination width × source height, 32 bytes each): 256 MiB.
+	maxResizeScratch = 1 << 23
+)
 
-func decodeImageInto(dst []uint8, file []byte, name string, h, w, c int) error {
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(file))
+func decodeImageInto(dst []uint8, r io.ReadSeeker, name string, h, w, c int) error {
+	cfg, _, err := image.DecodeConfig(bufio.NewReader(r))
 	if err != nil {
 		return errors.Wrapf(err, "data: %s: cannot decode image", name)
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxImagePixels {
-		return errors.Errorf("data: %s: image of %dx%d pixels is too large", name, cfg.Width, cfg.Height)
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return errors.Errorf("data: %s: cannot decode image: it claims %dx%d pixels", name, cfg.Width, cfg.Height)
 	}
-	src, _, err := image.Decode(bytes.NewReader(file))
+	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
+		return errors.Errorf("data: %s: image of %dx%d pixels is too large (the limit is %d pixels, 8192x8192)", name, cfg.Width, cfg.Height, MaxImagePixels)
+	}
+	resize := cfg.Width != w || cfg.Height != h
+	if scratch := int64(w) * int64(cfg.Height); resize && scratch > maxResizeScratch {
+		return errors.Errorf("data: %s: image of %dx%d pixels is too large to resize to %dx%d: the resize needs %s of scratch (%dx%d values), more than the limit of %s",
+			name, cfg.Width, cfg.Height, w, h, limits.FormatBytes(32*scratch), w, cfg.Height, limits.FormatBytes(32*maxResizeScratch))
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return errors.Wrapf(err, "data: %s", name)
+	}
+	src, _, err := image.Decode(bufio.NewReader(r))
 	if err != nil {
 		return errors.Wrapf(err, "data: %s: cannot decode image", name)
 	}

@@ -2,7 +2,6 @@ package data
 
 import (
 	"bufio"
-	"bytes"
 	"compress/flate"
 	"compress/gzip"
 	"crypto/sha256"
@@ -10,10 +9,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/pkg/errors"
+
+	"github.com/convgraph/convgraph/internal/limits"
 )
 
 // IDX magic numbers of the two kinds of file a data set is made of:
@@ -27,8 +27,18 @@ const (
 const idxUbyte = 0x08
 
 // maxIDXBytes bounds the data a header may promise, so that a corrupt header
-// gives an error instead of an attempt to allocate terabytes.
+// gives an error instead of an attempt to allocate terabytes; the memory budget
+// ([limits.Memory]) usually bounds it first.
 const maxIDXBytes = 1 << 34
+
+// maxDeflateRatio is the most deflate can expand its input (258 bytes from two
+// bits of a block, about 1032:1): a gzipped file of n bytes holds at most
+// maxDeflateRatio·n bytes, so a header promising more is refused unread.
+const maxDeflateRatio = 1032
+
+// initialIDXAlloc is what a header may make the reader allocate before the data
+// has shown up when the source's size is unknown; reading then grows it.
+const initialIDXAlloc = 64 << 20
 
 // IDX is the content of one IDX file of unsigned bytes: the format of the
 // original MNIST and Fashion-MNIST files. Data holds the elements in row-major
@@ -60,23 +70,40 @@ func (x *IDX) header() []byte {
 
 // ReadIDX reads the IDX file at path, raw or gzipped (told apart by the gzip
 // magic bytes, not by the name). Errors name the file.
+//
+// The file must be a regular file (symbolic links are followed; a directory,
+// device or named pipe is refused before it is read) of at most 16 GiB, and
+// the data its header promises must fit the memory budget ([limits.Memory]) and
+// what the file can hold: the raw file's size, or 1032 times a gzipped one's.
 func ReadIDX(path string) (*IDX, error) {
-	f, err := os.Open(path)
+	f, size, err := limits.Open(path, maxIDXBytes+4+4*255)
 	if err != nil {
 		return nil, errors.Wrap(err, "data")
 	}
 	defer f.Close()
-	return DecodeIDX(f, path)
+	return decodeIDX(f, path, size)
 }
 
 // DecodeIDX reads an IDX file, raw or gzipped, from r. The name is used in
 // errors only. It checks that the data is exactly as long as the header says:
 // a truncated file or trailing bytes are errors, and so is a gzip stream whose
 // checksum fails.
+//
+// The data the header promises must fit the memory budget ([limits.Memory]);
+// until the data has arrived, at most 64 MiB are allocated ahead of it.
 func DecodeIDX(r io.Reader, name string) (*IDX, error) {
+	return decodeIDX(r, name, -1)
+}
+
+// decodeIDX is DecodeIDX for a source of fileSize bytes (-1: unknown), which
+// bounds what the header may promise and lets the data be read into one
+// allocation of its exact size.
+func decodeIDX(r io.Reader, name string, fileSize int64) (*IDX, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var src io.Reader = br
+	gzipped := false
 	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
+		gzipped = true
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, streamError(err, name, "gzip header")
@@ -118,9 +145,30 @@ func DecodeIDX(r io.Reader, name string) (*IDX, error) {
 		}
 		size *= int64(d)
 	}
-	var buf bytes.Buffer
-	buf.Grow(int(min(size, 64<<20)))
-	n, err := io.CopyN(&buf, src, size)
+	header := int64(4 + 4*nd)
+	if fileSize >= 0 {
+		// What the file can deliver: its data as is, or deflate's best ratio.
+		most := fileSize - header
+		if gzipped {
+			most = fileSize * maxDeflateRatio
+		}
+		if size > most {
+			how := "holds"
+			if gzipped {
+				how = "can expand to at most"
+			}
+			return nil, errors.Errorf("data: %s: truncated: dimensions %s need %d bytes of data; a file of %d bytes %s %d",
+				name, dimString(dimBytes), size, fileSize, how, max(most, 0))
+		}
+	}
+	if err := limits.CheckMemory(fmt.Sprintf("data: %s: the data set its dimensions %s promise", name, dimString(dimBytes)), size, ""); err != nil {
+		return nil, err
+	}
+	initial := min(size, initialIDXAlloc)
+	if fileSize >= 0 {
+		initial = size // bounded above by what the file can hold
+	}
+	data, n, err := readGrowing(src, size, initial)
 	if err == io.EOF {
 		return nil, errors.Errorf("data: %s: truncated: dimensions %s need %d bytes of data, found %d",
 			name, dimString(dimBytes), size, n)
@@ -137,8 +185,33 @@ func DecodeIDX(r io.Reader, name string) (*IDX, error) {
 	case err != io.EOF:
 		return nil, streamError(err, name, "gzip trailer")
 	}
-	x.Data = buf.Bytes()
+	x.Data = data
 	return x, nil
+}
+
+// readGrowing reads exactly size bytes from r into a buffer that starts at
+// initial bytes and grows by doubling (never past size), so that a header's
+// promise costs memory only as the data arrives. It returns io.EOF, with the
+// count read, if r ends first.
+func readGrowing(r io.Reader, size, initial int64) ([]byte, int64, error) {
+	buf := make([]byte, initial)
+	var n int64
+	for {
+		m, err := io.ReadFull(r, buf[n:])
+		n += int64(m)
+		if err == io.ErrUnexpectedEOF || (err == io.EOF && n < size) {
+			return nil, n, io.EOF
+		}
+		if err != nil {
+			return nil, n, err
+		}
+		if n == size {
+			return buf, n, nil
+		}
+		grown := make([]byte, min(size, 2*int64(len(buf))))
+		copy(grown, buf)
+		buf = grown
+	}
 }
 
 // streamError turns a read error into one that names the file and says what

@@ -145,6 +145,7 @@ type parityParams struct {
 	RunningVarUpdate string   `json:"running_var_update"`
 	Approximate      string   `json:"approximate"`
 	TargetShape      []int    `json:"target_shape"`
+	DepthMultiplier  int      `json:"depth_multiplier"`
 }
 
 func decodeParityParams(s string) (parityParams, error) {

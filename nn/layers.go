@@ -236,6 +236,8 @@ func init() {
 		"Cropping2D":         croppingKind,
 		"Reshape":            reshapeKind,
 		"GlobalMaxPooling2D": globalMaxPoolKind,
+		"DepthwiseConv2D":    depthwiseKind,
+		"SeparableConv2D":    separableKind,
 		"Concatenate":        concatenateKind,
 		"Multiply":           multiplyKind,
 		"Average":            averageKind,

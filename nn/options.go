@@ -74,7 +74,9 @@ type Config struct {
 	Axis        int          `json:"axis,omitempty"`         // softmax layer: Keras's axis, default -1
 	Cropping    []int        `json:"cropping,omitempty"`     // Cropping2D: top, bottom, left, right
 	TargetShape []int        `json:"target_shape,omitempty"` // Reshape
-	optionsUsed []string
+	// DepthMultiplier is a depthwise convolution's filters per input channel (default 1).
+	DepthMultiplier int `json:"depth_multiplier,omitempty"`
+	optionsUsed     []string
 }
 
 // An Option configures a layer. Every layer constructor takes the same Option type; an

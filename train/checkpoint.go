@@ -17,6 +17,7 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
+	"github.com/convgraph/convgraph/internal/limits"
 	"github.com/convgraph/convgraph/nn"
 )
 
@@ -28,6 +29,31 @@ const (
 	checkpointFormat = "convgraph/1"
 	optimizerPrefix  = "optimizer/"
 )
+
+// MaxEpochs bounds the epochs a run may have done or ask for: resuming replays the
+// shuffles of every epoch done (about 0.3 ms each for Fashion-MNIST), so a checkpoint
+// claiming billions of epochs would take days to resume.
+const MaxEpochs = 100_000
+
+// maxCheckpointBytes is the largest checkpoint [Save] can write: nn's limit of 2^28
+// parameter values as float64, two optimizer slots each, and a 100 MB header.
+const maxCheckpointBytes = 3*8<<28 + 100<<20
+
+// readCheckpointFile reads a checkpoint file: a regular file (links followed; devices,
+// pipes and directories refused unread) of at most maxCheckpointBytes, whose bytes and
+// float64 copy of its weights fit the memory budget.
+func readCheckpointFile(path string) ([]byte, error) {
+	f, size, err := limits.Open(path, maxCheckpointBytes)
+	if err != nil {
+		return nil, errors.Wrap(err, "train: checkpoint")
+	}
+	f.Close()
+	if err := limits.CheckMemory(fmt.Sprintf("train: checkpoint %q (%s, read and converted)", path, limits.FormatBytes(size)), 3*size, ""); err != nil {
+		return nil, err
+	}
+	b, err := limits.ReadFile(path, maxCheckpointBytes)
+	return b, errors.Wrap(err, "train: checkpoint")
+}
 
 // Checkpoint is what a checkpoint file holds besides the weights themselves.
 type Checkpoint struct {
@@ -224,9 +250,9 @@ func f64ViewShape(s []float64, shape []uint64) (safetensors.TensorView, error) {
 
 // readFile reads and parses a checkpoint file.
 func readFile(path string) (safetensors.SafeTensors, map[string]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := readCheckpointFile(path)
 	if err != nil {
-		return safetensors.SafeTensors{}, nil, errors.Wrap(err, "train: checkpoint")
+		return safetensors.SafeTensors{}, nil, err
 	}
 	return parse(path, b)
 }
@@ -253,10 +279,17 @@ func parse(name string, b []byte) (st safetensors.SafeTensors, meta map[string]s
 
 // Load reads a checkpoint written by [Save] and rebuilds its model with the saved
 // weights, frozen layers and run state. Errors name the file and what is wrong.
+//
+// The file must be a regular file (see [limits.Open]) that fits the memory budget.
+// Every weight must be finite once converted to the model's dtype (1e300 is +Inf in
+// float32), BatchNorm's moving variances must not be negative, the run's position must
+// be consistent (epoch at most [MaxEpochs] and equal to the history's length) and the
+// optimizer state must hold one entry per slot of a model parameter, of its size, with
+// finite values; errors name the file and the field.
 func Load(path string) (*Checkpoint, error) {
-	b, err := os.ReadFile(path)
+	b, err := readCheckpointFile(path)
 	if err != nil {
-		return nil, errors.Wrap(err, "train: checkpoint")
+		return nil, err
 	}
 	return LoadBytes(path, b)
 }
@@ -299,9 +332,15 @@ func LoadBytes(path string, b []byte) (*Checkpoint, error) {
 	if c.Seed, err = strconv.ParseUint(meta["seed"], 10, 64); err != nil {
 		return nil, errors.Errorf("train: checkpoint %q: bad seed %q", path, meta["seed"])
 	}
+	if c.Epoch > MaxEpochs {
+		return nil, errors.Errorf("train: checkpoint %q: epoch %d is more than the limit of %d", path, c.Epoch, MaxEpochs)
+	}
 	if hs := meta["history"]; hs != "" {
 		if c.History, err = ReadHistory(strings.NewReader(hs)); err != nil {
 			return nil, errors.Wrapf(err, "train: checkpoint %q", path)
+		}
+		if n := len(c.History.Epochs); n != c.Epoch {
+			return nil, errors.Errorf("train: checkpoint %q: epoch %d, but its history holds %d epochs", path, c.Epoch, n)
 		}
 	}
 	for k, v := range meta {
@@ -319,9 +358,41 @@ func LoadBytes(path string, b []byte) (*Checkpoint, error) {
 		if err != nil {
 			return nil, errors.Wrapf(err, "train: checkpoint %q: %q", path, name)
 		}
+		if err := checkOptimizerState(m, key, vals); err != nil {
+			return nil, errors.Wrapf(err, "train: checkpoint %q: optimizer state %q", path, name)
+		}
 		c.OptimizerState[key] = vals
 	}
 	return c, nil
+}
+
+// checkOptimizerState checks one saved optimizer slot, key "<param>/<slot>": the
+// parameter exists, a "step" slot is one whole non-negative count, any other slot has
+// one finite value per parameter value.
+func checkOptimizerState(m *nn.Model, key string, vals []float64) error {
+	i := strings.LastIndexByte(key, '/')
+	if i <= 0 {
+		return errors.New("is not named <parameter>/<slot>")
+	}
+	p := m.Param(key[:i])
+	if p == nil {
+		return errors.Errorf("belongs to no parameter of model %q", m.Name())
+	}
+	if key[i+1:] == "step" {
+		if len(vals) != 1 || vals[0] != math.Trunc(vals[0]) || vals[0] < 0 || vals[0] > 1<<53 {
+			return errors.Errorf("holds %v: want one whole step count", vals[:min(len(vals), 3)])
+		}
+		return nil
+	}
+	if len(vals) != p.Size() {
+		return errors.Errorf("holds %d values; parameter %q has %d", len(vals), p.Name, p.Size())
+	}
+	for _, v := range vals {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return errors.Errorf("holds %v", v)
+		}
+	}
+	return nil
 }
 
 // LoadWeights copies a checkpoint's weights into m, which must have the same parameters:
@@ -406,9 +477,22 @@ func loadWeights(path string, st safetensors.SafeTensors, m *nn.Model, partial b
 		if len(vals) != p.Size() {
 			return nil, errors.Errorf("train: checkpoint %q: parameter %q holds %d values for shape %v", path, p.Name, len(vals), got)
 		}
+		// Checked in the model's dtype: 1e300 is finite in float64 and +Inf in float32.
+		_, f32 := p.Value.Data().([]float32)
+		variance := p.Name == "moving_variance" || strings.HasSuffix(p.Name, "/moving_variance")
 		for _, v := range vals {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
+			w := v
+			if f32 {
+				w = float64(float32(v))
+			}
+			if math.IsNaN(w) || math.IsInf(w, 0) {
+				if w != v {
+					return nil, errors.Errorf("train: checkpoint %q: parameter %q holds %v, which is %v in float32", path, p.Name, v, w)
+				}
 				return nil, errors.Errorf("train: checkpoint %q: parameter %q holds %v", path, p.Name, v)
+			}
+			if variance && w < 0 {
+				return nil, errors.Errorf("train: checkpoint %q: parameter %q holds %v: a variance cannot be negative", path, p.Name, v)
 			}
 		}
 		todo = append(todo, pending{p, vals})

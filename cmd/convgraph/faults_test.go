@@ -163,7 +163,8 @@ func TestInterruptResumeAndThreadsGiveTheSameWeights(t *testing.T) {
 
 // SIGKILL at random moments of a training run that saves a checkpoint after every epoch
 // (one step each) never leaves a checkpoint or history that does not load, and each
-// kill's run resumes from the last one. The moments come from a fixed seed.
+// kill's run resumes from the last one. The moments come from a fixed seed, counted from
+// the first checkpoint's appearance for the first run.
 func TestSIGKILLAtRandomMomentsKeepsTheRunLoadable(t *testing.T) {
 	bin := sharedBinary(t)
 	out := filepath.Join(t.TempDir(), "run")
@@ -179,6 +180,13 @@ func TestSIGKILLAtRandomMomentsKeepsTheRunLoadable(t *testing.T) {
 		cmd := exec.Command(bin, args...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
+		}
+		// The first run is killed only once its first checkpoint exists: how long loading
+		// and the first epoch take depends on the machine's load, not on what is tested.
+		for deadline := time.Now().Add(2 * time.Minute); i == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(ckpt); err == nil {
+				break
+			}
 		}
 		delay := time.Duration(150+rng.IntN(750)) * time.Millisecond
 		time.Sleep(delay)

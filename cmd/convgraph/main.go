@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/convgraph/convgraph/internal/limits"
 	"github.com/convgraph/convgraph/zoo"
 )
 
@@ -56,6 +57,23 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	var memLimit string
+	root.PersistentFlags().StringVar(&memLimit, "memory-limit", "",
+		"memory budget for data sets, checkpoints and compiled graphs, e.g. 4GiB (default: $"+limits.MemoryEnv+", else half the machine's memory)")
+	root.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		limits.SetMemory(0)
+		if _, err := limits.MemoryFromEnv(); err != nil {
+			return usageError{err}
+		}
+		if memLimit != "" {
+			n, err := limits.ParseBytes(memLimit)
+			if err != nil {
+				return usagef("--memory-limit: %v", err)
+			}
+			limits.SetMemory(n)
+		}
+		return nil
+	}
 	root.AddCommand(newSummary(), newTrain(), newEval(), newPredict(), newZoo(), newFinetune())
 	root.AddCommand(newDot(), newViz())
 	root.AddCommand(newBench())

@@ -95,6 +95,8 @@ func (f *trainFlags) check() error {
 	switch {
 	case f.epochs <= 0:
 		return usagef("--epochs %d must be positive", f.epochs)
+	case f.epochs > train.MaxEpochs:
+		return usagef("--epochs %d is more than the limit of %d", f.epochs, train.MaxEpochs)
 	case f.batch <= 0:
 		return usagef("--batch %d must be positive", f.batch)
 	case !(f.lr > 0):
@@ -197,10 +199,17 @@ func runTrain(c *cobra.Command, f trainFlags) (err error) {
 		for _, k := range []string{"batch", "validation-split"} {
 			if v, ok := saved.Extra[k]; ok && !c.Flags().Changed(k) {
 				if k == "batch" {
-					f.batch, _ = strconv.Atoi(v)
-					cfg.BatchSize = f.batch
+					n, err := strconv.Atoi(v)
+					if err != nil || n <= 0 {
+						return errors.Errorf("--resume: checkpoint %s: bad batch %q (want a positive whole number)", ckpt, v)
+					}
+					f.batch, cfg.BatchSize = n, n
 				} else {
-					f.valSplit, _ = strconv.ParseFloat(v, 64)
+					x, err := strconv.ParseFloat(v, 64)
+					if err != nil || !(x >= 0 && x < 1) {
+						return errors.Errorf("--resume: checkpoint %s: bad validation-split %q (want a number in [0, 1))", ckpt, v)
+					}
+					f.valSplit = x
 				}
 			}
 		}
@@ -239,6 +248,13 @@ func runTrain(c *cobra.Command, f trainFlags) (err error) {
 	if resumed != nil {
 		if cfg.InitialStep, err = resumeStep(resumed, cfg.InitialEpoch, cfg.InitialStep, trainSet.Len(), cfg.BatchSize, dist.ranks()); err != nil {
 			return err
+		}
+		// The step count must fall inside the epoch after the last one done.
+		global := cfg.BatchSize * dist.ranks()
+		perEpoch := (trainSet.Len() + global - 1) / global
+		if lo, hi := cfg.InitialEpoch*perEpoch, (cfg.InitialEpoch+1)*perEpoch; cfg.InitialStep != 0 && (cfg.InitialStep < lo || cfg.InitialStep > hi) {
+			return errors.Errorf("--resume: checkpoint %s: step %d does not fit epoch %d at %d batches per epoch (want %d to %d)",
+				ckpt, cfg.InitialStep, cfg.InitialEpoch, perEpoch, lo, hi)
 		}
 	}
 	cfg.Comm = dist.Comm()

@@ -16,6 +16,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/convgraph/convgraph/data"
+	"github.com/convgraph/convgraph/internal/limits"
 	"github.com/convgraph/convgraph/nn"
 )
 
@@ -164,8 +165,12 @@ func readInput(path string, in nn.Shape) (*tensor.Dense, error) {
 	if len(in) != 3 {
 		return nil, errors.Errorf("the model takes vectors %v, not images", in)
 	}
-	b, err := os.ReadFile(path)
+	b, err := limits.ReadFile(path, data.MaxImageFileBytes)
 	if err != nil {
+		var fe *limits.FileError
+		if errors.As(err, &fe) {
+			return nil, errors.Errorf("image %q %s", path, fe.Reason)
+		}
 		var pe *os.PathError
 		if errors.As(err, &pe) {
 			return nil, errors.Errorf("image %q: %v", path, pe.Err)
