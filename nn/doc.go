@@ -11,7 +11,8 @@
 // them, such as residual blocks (a branch joined by [Add]) grouped into named nested blocks
 // ([Builder.Block]). Both return a [Model]: a specification plus named parameters. A
 // Builder's model may have several inputs and outputs, each output with its own [Loss]
-// and weight ([Model.SetLoss]); [Graph.RunMulti] feeds it.
+// and weight ([Model.SetLoss]); [Graph.RunMulti] feeds it. [Builder.Call] places a whole
+// model (a pretrained backbone, say) as one layer of another.
 //
 // Shapes are inferred and checked when the model is built, so a bad configuration (a
 // kernel larger than its padded input, an Add of different shapes, Dense on an image,
@@ -42,6 +43,14 @@
 // only the subgraph the loss and those gradients need: nothing of the backward pass below
 // the lowest trainable layer is built. A frozen BatchNorm runs in inference mode in
 // training graphs too (Keras's rule).
+//
+// # Concurrency
+//
+// A [Graph] is for one goroutine at a time. [Model.Compile] is safe from any goroutine;
+// [Model.Predict], [Model.Acquire] and a [Predictor] (a snapshot that may serve while
+// its model trains) run inference from any number of goroutines, each on a graph of its
+// own, with exactly the results of serial calls. Training or changing a model must not
+// overlap any other use of it. [Model] lists the rules.
 //
 // # Errors
 //
