@@ -244,7 +244,7 @@ func runFinetune(c *cobra.Command, f finetuneFlags) (err error) {
 				name, trainSet.Name, trainSet.Len(), classes, m.HeadLayer(), commas(trainable), commas(frozen))
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), dist.stopSignals()...)
 	defer stop()
 	start := time.Now()
 	cfg := train.Config{Epochs: f.epochs, BatchSize: f.batch, LR: f.lr, Seed: f.seed, Optimizer: &train.Adam{},

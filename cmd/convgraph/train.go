@@ -307,7 +307,7 @@ func runTrain(c *cobra.Command, f trainFlags) (err error) {
 		return false, save()
 	}))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), dist.stopSignals()...)
 	defer stop()
 	start := time.Now()
 	_, fitErr := train.Fit(ctx, m, trainSet, cfg)
@@ -316,8 +316,8 @@ func runTrain(c *cobra.Command, f trainFlags) (err error) {
 		if err := save(); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "\ninterrupted after %d steps; saved %s and %s; continue with: convgraph train --out %s --resume --epochs %d\n",
-			stepsDone, ckpt, histPath, f.out, f.epochs)
+		fmt.Fprintf(stderr, "\ninterrupted after %d steps; saved %s and %s; continue with: %sconvgraph train --out %s --resume --epochs %d%s\n",
+			stepsDone, ckpt, histPath, dist.launcher(), f.out, f.epochs, dist.flag())
 		return exitError{errors.New("interrupted"), 130}
 	case fitErr != nil:
 		// Keep the last good checkpoint (if any) untouched; report where training failed.
