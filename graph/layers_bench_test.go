@@ -63,3 +63,36 @@ func BenchmarkZeroPad2D(b *testing.B)       { benchmarkOp(b, "ZeroPad2D") }
 func BenchmarkCrop2D(b *testing.B)          { benchmarkOp(b, "Crop2D") }
 func BenchmarkReshape(b *testing.B)         { benchmarkOp(b, "Reshape") }
 func BenchmarkGlobalMaxPool2D(b *testing.B) { benchmarkOp(b, "GlobalMaxPool2D") }
+
+// benchDepthwise is a MobileNet block's 3x3 depthwise convolution over c channels of
+// hw x hw, same padding, with the given stride.
+func benchDepthwise(layer string, c, hw, stride int) benchOp {
+	return benchOp{layer: layer, build: func(g *G.ExprGraph, rng *rand.Rand, n int) (*G.Node, G.Nodes, error) {
+		x := benchInput(g, rng, "x", 1, n, c, hw, hw)
+		w := benchInput(g, rng, "w", benchHeScale(9), c, 1, 3, 3)
+		t, b := graph.SamePad(hw, 3, stride, 1)
+		y, err := graph.DepthwiseConv2D(x, w, graph.Conv2DConfig{StrideH: stride, StrideW: stride,
+			Pad: graph.Pad{Top: t, Bottom: b, Left: t, Right: b}})
+		return y, G.Nodes{x, w}, err
+	}}
+}
+
+func init() {
+	benchOps["DepthwiseConv2D"] = []benchOp{benchDepthwise("block1", 32, 28, 1), benchDepthwise("block2", 64, 28, 2),
+		benchDepthwise("block3", 128, 7, 1)}
+}
+
+func BenchmarkDepthwiseConv2D(b *testing.B) { benchmarkOp(b, "DepthwiseConv2D") }
+
+func init() {
+	for _, m := range []struct {
+		name     string
+		bilinear bool
+	}{{"nearest", false}, {"bilinear", true}} {
+		up := func(x *G.Node) (*G.Node, error) { return graph.Upsample2D(x, 2, 2, m.bilinear) }
+		benchOps["Upsample2D"] = append(benchOps["Upsample2D"], benchUnary(m.name+"/64x7x7", false, up, 64, 7, 7),
+			benchUnary(m.name+"/32x14x14", false, up, 32, 14, 14))
+	}
+}
+
+func BenchmarkUpsample2D(b *testing.B) { benchmarkOp(b, "Upsample2D") }

@@ -45,7 +45,31 @@ func layerGradCases() []gradCase {
 			return graph.Reshape(x, tensor.Shape{2, 6, 2, 4})
 		}, 2, 3, 4, 4),
 		unaryCase("global_max_pool2d", graph.GlobalMaxPool2D, 2, 3, 4, 5),
+		depthwiseCase("depthwise_conv2d/same/s1", 2, 3, 5, 5, 1, 3, 3, graph.Conv2DConfig{Pad: same(5, 3, 1)}, true),
+		depthwiseCase("depthwise_conv2d/valid/s2/mult2/odd", 2, 2, 7, 9, 2, 3, 3, graph.Conv2DConfig{StrideH: 2, StrideW: 2}, false),
+		depthwiseCase("depthwise_conv2d/same/s2/asymmetric", 1, 2, 6, 6, 1, 3, 3, graph.Conv2DConfig{StrideH: 2, StrideW: 2, Pad: same(6, 3, 2)}, true),
+		depthwiseCase("depthwise_conv2d/dilation2/mult3", 1, 2, 7, 7, 3, 3, 3, graph.Conv2DConfig{DilationH: 2, DilationW: 2}, true),
+		depthwiseCase("depthwise_conv2d/rect/explicit", 2, 2, 5, 6, 2, 2, 3, graph.Conv2DConfig{StrideW: 2, Pad: graph.Pad{Top: 1, Left: 2, Right: 1}}, true),
+		unaryCase("upsample2d/nearest/2x3", func(x *G.Node) (*G.Node, error) { return graph.Upsample2D(x, 2, 3, false) }, 2, 3, 3, 4),
+		unaryCase("upsample2d/bilinear/2x2", func(x *G.Node) (*G.Node, error) { return graph.Upsample2D(x, 2, 2, true) }, 2, 2, 3, 4),
+		unaryCase("upsample2d/bilinear/3x1", func(x *G.Node) (*G.Node, error) { return graph.Upsample2D(x, 3, 1, true) }, 1, 2, 3, 2),
+		unaryCase("upsample2d/bilinear/1x1-image", func(x *G.Node) (*G.Node, error) { return graph.Upsample2D(x, 2, 2, true) }, 2, 2, 1, 1),
+		depthwiseCase("depthwise_conv2d/batch9/chunks", 9, 2, 4, 4, 1, 3, 3, graph.Conv2DConfig{Pad: same(4, 3, 1)}, false),
 	}
+}
+
+func depthwiseCase(name string, n, c, h, w, m, kh, kw int, cfg graph.Conv2DConfig, bias bool) gradCase {
+	return gradCase{name, func(g *G.ExprGraph, rng *rand.Rand) (*G.Node, G.Nodes, error) {
+		x := input(g, rng, "x", 1, n, c, h, w)
+		k := input(g, rng, "w", 0.5, c*m, 1, kh, kw)
+		y, err := graph.DepthwiseConv2D(x, k, cfg)
+		if err != nil || !bias {
+			return y, G.Nodes{x, k}, err
+		}
+		b := input(g, rng, "b", 1, c*m)
+		y, err = graph.BiasAdd(y, b)
+		return y, G.Nodes{x, k, b}, err
+	}}
 }
 
 func init() {
@@ -90,4 +114,47 @@ func init() {
 		return parityUnary(func(x *G.Node) (*G.Node, error) { return graph.Reshape(x, p.TargetShape) })(in, p)
 	}
 	parityOps["global_maxpool2d"] = parityUnary(graph.GlobalMaxPool2D)
+	parityOps["upsample2d"] = func(in *parityInputs, p parityParams) (*G.Node, *graph.BatchNormStats, error) {
+		sh, sw, err := parityPair("size", p.Size)
+		if err != nil {
+			return nil, nil, err
+		}
+		if p.Interpolation != "nearest" && p.Interpolation != "bilinear" {
+			return nil, nil, errors.Errorf("params.interpolation %q is not nearest or bilinear", p.Interpolation)
+		}
+		return parityUnary(func(x *G.Node) (*G.Node, error) {
+			return graph.Upsample2D(x, sh, sw, p.Interpolation == "bilinear")
+		})(in, p)
+	}
+	parityOps["depthwise_conv2d"] = func(in *parityInputs, p parityParams) (*G.Node, *graph.BatchNormStats, error) {
+		sh, sw, err := parityPair("strides", p.Strides)
+		if err != nil {
+			return nil, nil, err
+		}
+		dh, dw, err := parityPair("dilation", p.Dilation)
+		if err != nil {
+			return nil, nil, err
+		}
+		pad, err := parityPad(p.Pad)
+		if err != nil {
+			return nil, nil, err
+		}
+		n, err := in.get("x", "w")
+		if err != nil {
+			return nil, nil, err
+		}
+		if ws := n[1].Shape(); ws[0] != n[0].Shape()[1]*p.DepthMultiplier || len(p.Kernel) != 2 || ws[2] != p.Kernel[0] || ws[3] != p.Kernel[1] {
+			return nil, nil, errors.Errorf("kernel shape %v does not match depth multiplier %d, kernel %v", ws, p.DepthMultiplier, p.Kernel)
+		}
+		y, err := graph.DepthwiseConv2D(n[0], n[1], graph.Conv2DConfig{StrideH: sh, StrideW: sw, DilationH: dh, DilationW: dw, Pad: pad})
+		if err != nil || parityBool(p.UseBias, false) {
+			return y, nil, err
+		}
+		b, err := in.get("b")
+		if err != nil {
+			return nil, nil, err
+		}
+		y, err = graph.BiasAdd(y, b[0])
+		return y, nil, err
+	}
 }

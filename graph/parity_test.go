@@ -145,6 +145,9 @@ type parityParams struct {
 	RunningVarUpdate string   `json:"running_var_update"`
 	Approximate      string   `json:"approximate"`
 	TargetShape      []int    `json:"target_shape"`
+	DepthMultiplier  int      `json:"depth_multiplier"`
+	Size             []int    `json:"size"`
+	Interpolation    string   `json:"interpolation"`
 }
 
 func decodeParityParams(s string) (parityParams, error) {

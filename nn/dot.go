@@ -243,8 +243,11 @@ func describe(kind string, c Config) string {
 		}
 	}
 	switch kind {
-	case "Conv2D":
+	case "Conv2D", "DepthwiseConv2D", "SeparableConv2D":
 		win(c.KernelSize)
+		if c.DepthMultiplier > 1 {
+			parts = append(parts, fmt.Sprintf("x%d", c.DepthMultiplier))
+		}
 	case "MaxPooling2D", "AveragePooling2D":
 		win(c.PoolSize)
 	case "Dropout":

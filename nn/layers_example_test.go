@@ -48,3 +48,35 @@ func ExampleReshape() {
 	// Output:
 	// nn: layer "to_grid" (Reshape): target shape [5 -1 2] does not divide the input's 48 values
 }
+
+// A MobileNet block: a depthwise 3x3 convolution, then a 1x1 convolution that mixes the
+// channels; SeparableConv2D is the two in one layer.
+func ExampleDepthwiseConv2D() {
+	m, err := nn.Sequential("mobile",
+		nn.Input(28, 28, 8),
+		nn.DepthwiseConv2D(3, nn.Padding(nn.Same), nn.Strides(2), nn.Activation(nn.ReLU6)),
+		nn.Conv2D(16, 1, nn.Activation(nn.ReLU6)),
+		nn.SeparableConv2D(32, 3, nn.Padding(nn.Same), nn.DepthMultiplier(2)),
+		nn.GlobalAvgPool2D(),
+		nn.Dense(10, nn.Activation(nn.Softmax)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, p := range m.Params() {
+		fmt.Println(p.Name, p.Shape())
+	}
+	total, _, _ := m.ParamCounts()
+	fmt.Println("total", total)
+	// Output:
+	// depthwise_conv2d/depthwise_kernel [8 1 3 3]
+	// depthwise_conv2d/bias [8]
+	// conv2d/kernel [16 8 1 1]
+	// conv2d/bias [16]
+	// separable_conv2d/depthwise_kernel [32 1 3 3]
+	// separable_conv2d/pointwise_kernel [32 32 1 1]
+	// separable_conv2d/bias [32]
+	// dense/kernel [32 10]
+	// dense/bias [10]
+	// total 1898
+}

@@ -74,7 +74,11 @@ type Config struct {
 	Axis        int          `json:"axis,omitempty"`         // softmax layer: Keras's axis, default -1
 	Cropping    []int        `json:"cropping,omitempty"`     // Cropping2D: top, bottom, left, right
 	TargetShape []int        `json:"target_shape,omitempty"` // Reshape
-	optionsUsed []string
+	// DepthMultiplier is a depthwise convolution's filters per input channel (default 1).
+	DepthMultiplier int               `json:"depth_multiplier,omitempty"`
+	Size            []int             `json:"size,omitempty"`          // UpSampling2D: height and width factors
+	Interpolation   InterpolationMode `json:"interpolation,omitempty"` // UpSampling2D
+	optionsUsed     []string
 }
 
 // An Option configures a layer. Every layer constructor takes the same Option type; an

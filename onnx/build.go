@@ -88,7 +88,7 @@ func (l *layer) nnLayer(local string) *nn.Layer {
 	act := func() {
 		if l.act != "" && l.act != nn.Linear {
 			opts = append(opts, nn.Activation(l.act))
-			if l.act == nn.LeakyReLU {
+			if l.act == nn.LeakyReLU || l.act == nn.ELU {
 				opts = append(opts, nn.Alpha(short(l.alpha)))
 			}
 		}
@@ -125,12 +125,33 @@ func (l *layer) nnLayer(local string) *nn.Layer {
 	case "Dropout":
 		return nn.Dropout(l.rate, opts...)
 	case "Activation":
-		if l.act == nn.LeakyReLU {
+		if l.act == nn.LeakyReLU || l.act == nn.ELU {
 			opts = append(opts, nn.Alpha(short(l.alpha)))
+		}
+		if l.act == nn.Softmax && l.axis != 0 {
+			opts = append(opts, nn.Axis(l.axis))
 		}
 		return nn.Activate(l.act, opts...)
 	case "Add":
 		return nn.Add(opts...)
+	case "Multiply":
+		return nn.Multiply(opts...)
+	case "Average":
+		return nn.Average(opts...)
+	case "Maximum":
+		return nn.Maximum(opts...)
+	case "Subtract":
+		return nn.Subtract(opts...)
+	case "Concatenate":
+		return nn.Concatenate(opts...)
+	case "GlobalMaxPooling2D":
+		return nn.GlobalMaxPool2D(opts...)
+	case "ZeroPadding2D":
+		return nn.ZeroPadding2D(0, append(opts, nn.ExplicitPadding(l.pads[0], l.pads[1], l.pads[2], l.pads[3]))...)
+	case "Cropping2D":
+		return nn.Cropping2D(0, append(opts, nn.Crop(l.crop[0], l.crop[1], l.crop[2], l.crop[3]))...)
+	case "Reshape":
+		return nn.Reshape(l.target, opts...)
 	}
 	panic("onnx: no convgraph layer for " + l.kind) // every kind above is made by op
 }
@@ -147,6 +168,9 @@ func (im *importer) build(name string, out *value) (*nn.Model, error) {
 		return tensors[v.src]
 	}
 	for _, l := range im.layers {
+		if l.dead {
+			continue
+		}
 		prefix, local := "", l.name
 		if i := strings.LastIndex(l.name, "/"); i >= 0 {
 			prefix, local = l.name[:i], l.name[i+1:]

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"runtime/debug"
 
 	"github.com/pkg/errors"
@@ -308,12 +309,69 @@ func (e *exporter) layer(ls nn.LayerSpec, info nn.LayerInfo, ins []string, inSha
 		if c.Activation == nn.Linear || c.Activation == "" {
 			return e.add("Identity", name, name, ins), nil
 		}
+		if c.Activation == nn.Softmax && len(inShapes[0]) == 3 {
+			// Keras's axis on (height, width, channels) to the NCHW axis.
+			k := c.Axis
+			if k == 0 {
+				k = -1
+			}
+			if k < 0 {
+				k += 4
+			}
+			if k < 1 || k > 3 {
+				return "", errors.Errorf("softmax axis %d", c.Axis)
+			}
+			return e.add("Softmax", name, name, ins, attrInt("axis", [...]int{0, 2, 3, 1}[k])), nil
+		}
 		return e.activation(name, ins[0], c.Activation, c.Alpha, true)
 	case "Add":
 		if len(ins) > 2 {
 			return e.add("Sum", name, name, ins), nil
 		}
 		return e.add("Add", name, name, ins), nil
+	case "Multiply":
+		y := ins[0]
+		for i, x := range ins[1:] {
+			step := name
+			if i < len(ins)-2 {
+				step = fmt.Sprintf("%s/mul%d", name, i)
+			}
+			y = e.add("Mul", step, step, []string{y, x})
+		}
+		return y, nil
+	case "Average":
+		op := "Add"
+		if len(ins) > 2 {
+			op = "Sum"
+		}
+		sum := e.add(op, name, name+"/sum", ins)
+		return e.add("Mul", name+"/mean", name, []string{sum, e.scalar(name+"/scale", 1/float64(len(ins)))}), nil
+	case "Maximum":
+		return e.add("Max", name, name, ins), nil
+	case "Subtract":
+		return e.add("Sub", name, name, ins), nil
+	case "Concatenate":
+		// The last axis of Keras's shapes is axis 1 in NCHW and of [N, F] alike.
+		return e.add("Concat", name, name, ins, attrInt("axis", 1)), nil
+	case "ZeroPadding2D":
+		p := c.Pads
+		pads := e.ints(name+"/pads", 0, 0, p[0], p[2], 0, 0, p[1], p[3])
+		return e.add("Pad", name, name, []string{ins[0], pads}, attrString("mode", "constant")), nil
+	case "Cropping2D":
+		p, in := c.Cropping, inShapes[0]
+		starts, ends := e.ints(name+"/starts", p[0], p[2]), e.ints(name+"/ends", in[0]-p[1], in[1]-p[3])
+		return e.add("Slice", name, name, []string{ins[0], starts, ends, e.ints(name+"/axes", 2, 3)}), nil
+	case "Reshape":
+		// convgraph reshapes in NCHW order, as ONNX does: (h, w, c) is [N, c, h, w].
+		out := info.OutputShape
+		dims := []int{0, out[0]}
+		if len(out) == 3 {
+			dims = []int{0, out[2], out[0], out[1]}
+		}
+		return e.add("Reshape", name, name, []string{ins[0], e.ints(name+"/shape", dims...)}), nil
+	case "GlobalMaxPooling2D":
+		y := e.add("GlobalMaxPool", name, name+"/pool", ins)
+		return e.add("Flatten", name+"/flatten", name, []string{y}, attrInt("axis", 1)), nil
 	}
 	return "", errors.Errorf("no ONNX mapping for layer type %s", ls.Kind)
 }
@@ -349,8 +407,44 @@ func (e *exporter) activation(layer, x string, act nn.ActivationFn, alpha float6
 		return e.add("Tanh", name("tanh"), layer, []string{x}), nil
 	case nn.Softmax:
 		return e.add("Softmax", name("softmax"), layer, []string{x}, attrInt("axis", -1)), nil
+	case nn.ReLU6:
+		lo, hi := e.scalar(layer+"/min", 0), e.scalar(layer+"/max", 6)
+		return e.add("Clip", name("relu6"), layer, []string{x, lo, hi}), nil
+	case nn.ELU:
+		if alpha == 0 {
+			alpha = 1 // nn's default for ELU
+		}
+		return e.add("Elu", name("elu"), layer, []string{x}, attrFloat("alpha", alpha)), nil
+	case nn.Swish:
+		sig := e.add("Sigmoid", layer+"/sigmoid", layer+"/sigmoid", []string{x})
+		return e.add("Mul", name("swish"), layer, []string{x, sig}), nil
+	case nn.GELU:
+		// Operator set 13 has no Gelu: x * (1 + erf(x / sqrt 2)) / 2, as PyTorch writes it.
+		d := e.add("Div", layer+"/gelu_div", layer+"/gelu_div", []string{x, e.scalar(layer+"/sqrt2", math.Sqrt2)})
+		erf := e.add("Erf", layer+"/gelu_erf", layer+"/gelu_erf", []string{d})
+		one := e.add("Add", layer+"/gelu_add", layer+"/gelu_add", []string{erf, e.scalar(layer+"/one", 1)})
+		xm := e.add("Mul", layer+"/gelu_mul", layer+"/gelu_mul", []string{x, one})
+		return e.add("Mul", name("gelu"), layer, []string{xm, e.scalar(layer+"/half", 0.5)}), nil
 	}
 	return "", errors.Errorf("no ONNX mapping for activation %q", act)
+}
+
+// scalar adds a float32 scalar initializer and returns its name.
+func (e *exporter) scalar(name string, v float64) string {
+	n := e.unique(name)
+	e.g.Initializer = append(e.g.Initializer, floatTensor(n, nil, []float32{float32(v)}))
+	return n
+}
+
+// ints adds an int64 vector initializer and returns its name.
+func (e *exporter) ints(name string, v ...int) string {
+	n := e.unique(name)
+	t := &pb.TensorProto{Name: proto.String(n), DataType: proto32(int32(pb.TensorProto_INT64)), Dims: []int64{int64(len(v))}}
+	for _, x := range v {
+		t.Int64Data = append(t.Int64Data, int64(x))
+	}
+	e.g.Initializer = append(e.g.Initializer, t)
+	return n
 }
 
 func pairOr(v []int, def int) []int {

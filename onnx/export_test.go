@@ -163,3 +163,50 @@ func TestExportMetadata(t *testing.T) {
 		t.Errorf("outputs %s, want output [N 10]", out)
 	}
 }
+
+// modernLayers uses the layers beyond the course's: the newer activations, padding and
+// cropping, reshaping, global max pooling, softmax over channels and the merge layers.
+func modernLayers(t testing.TB) *nn.Model {
+	t.Helper()
+	b := nn.NewBuilder("modern")
+	x := b.Input(12, 10, 3)
+	x = b.Apply(nn.ZeroPadding2D(1, nn.ExplicitPadding(1, 2, 0, 1)), x)
+	x = b.Apply(nn.Conv2D(8, 3, nn.Activation(nn.ReLU6)), x)
+	x = b.Apply(nn.Cropping2D(0, nn.Crop(1, 0, 1, 1)), x)
+	y := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.ELU), nn.Alpha(0.7)), x)
+	z := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.GELU)), x)
+	w := b.Apply(nn.Conv2D(4, 1, nn.Activation(nn.Swish)), x)
+	m := b.Apply(nn.Multiply(), y, z)
+	a := b.Apply(nn.Average(), m, y, z)
+	s := b.Apply(nn.Subtract(), a, z)
+	mx := b.Apply(nn.Maximum(), s, y)
+	x = b.Apply(nn.Concatenate(), mx, w)
+	sm := b.Apply(nn.Activate(nn.Softmax, nn.Axis(-1)), x)
+	x = b.Apply(nn.Activate(nn.ELU), sm)
+	g := b.Apply(nn.GlobalMaxPool2D(), x)
+	f := b.Apply(nn.Flatten(), x)
+	f = b.Apply(nn.Reshape(nn.Shape{-1, 4, 3}), f)
+	f = b.Apply(nn.Activate(nn.Softmax, nn.Axis(1)), f)
+	f = b.Apply(nn.GlobalAvgPool2D(), f)
+	x = b.Apply(nn.Concatenate(), g, f)
+	x = b.Apply(nn.Dense(4, nn.Activation(nn.Softmax)), x)
+	model, err := b.Model(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := model.Initialize(11); err != nil {
+		t.Fatal(err)
+	}
+	return model
+}
+
+func TestExportModernLayersRunInONNXRuntime(t *testing.T) {
+	requireORT(t)
+	m := modernLayers(t)
+	b := exportBytes(t, m)
+	x, dims := randomInput(4, 3, m.InputShape())
+	want, _ := runConvgraph(t, m, x, dims)
+	closeTo(t, "modern", runORT(t, b, x, dims).Values, want, ortRtol, ortAtol)
+	info := checkONNX(t, b)
+	t.Logf("ops %v", info["ops"])
+}

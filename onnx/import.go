@@ -47,12 +47,14 @@ func ModelName(name string) ImportOption { return func(c *importConfig) { c.name
 // becomes "layer1/0/conv1", so Freeze("layer1/") freezes a stage).
 //
 // Operators (docs/onnx.md has the full table): Conv (group 1; strides, dilations, pads,
-// auto_pad), Gemm, MatMul (+ Add of a constant: the bias), Relu, LeakyRelu, Sigmoid,
-// Tanh, Clip (0, inf), Softmax, MaxPool, AveragePool, GlobalAveragePool,
-// BatchNormalization, Flatten, Reshape, Squeeze, Transpose from NHWC at the input, Add of
-// two tensors, Add, Sub, Mul and Div by constants (folded into the layer before), Pad by
-// zeros before a Conv, Dropout, Identity, and the shape arithmetic exporters emit
-// (Shape, Gather, Unsqueeze, Concat, Slice, Cast, Constant, ...), folded while reading.
+// auto_pad), Gemm, MatMul (+ Add of a constant: the bias), Relu, LeakyRelu, Elu, Sigmoid,
+// Tanh, Clip (ReLU, ReLU6), Gelu and its operator-set-13 spelling with Erf, x*Sigmoid(x)
+// (Swish), Softmax, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool,
+// BatchNormalization, Flatten, Reshape, Squeeze, Slice (cropping), Pad (zeros), Concat,
+// Transpose from NHWC at the input, Add, Sum, Sub, Mul and Max of tensors, Add, Sub, Mul
+// and Div by constants (folded into the layer before), Dropout, Identity, and the shape
+// arithmetic exporters emit (Shape, Gather, Unsqueeze, Concat, Slice, Cast, Constant,
+// ...), folded while reading.
 // An activation right after a Conv or Gemm becomes that layer's activation.
 //
 // An operator with no mapping is an error naming the node and its op type; a malformed
@@ -84,7 +86,7 @@ const (
 	vNHWC                // [N, H, W, C]: the model input before its Transpose
 	vFlat                // [N, F]
 	vPooled              // [N, C, 1, 1] from GlobalAveragePool: a flat (C) in convgraph
-	vPadded              // an image padded by zeros (Pad), waiting for a Conv
+	vGelu                // a step of GELU as operator set 13 spells it (stage 1 to 4)
 )
 
 // value is one ONNX value while importing: a constant or a symbolic tensor.
@@ -94,8 +96,8 @@ type value struct {
 	src  *layer // the layer computing the tensor; nil for the model input
 	// shape is the example shape in convgraph's order: (H, W, C) or (F).
 	shape nn.Shape
-	pad   [4]int // vPadded: top, bottom, left, right
-	base  *value // vPadded: the image before padding
+	base  *value // vGelu: the value before; a sigmoid's input
+	stage int    // vGelu: x/sqrt2, erf(x/sqrt2), 1+erf(x/sqrt2), x*(1+erf(x/sqrt2))
 	uses  int    // nodes (and graph outputs) reading this value
 }
 
@@ -108,9 +110,8 @@ func (v *value) dims() []int {
 		return []int{1, v.shape[0], v.shape[1], v.shape[2]}
 	case vPooled:
 		return []int{1, v.shape[0], 1, 1}
-	case vPadded:
-		b := v.base.shape
-		return []int{1, b[2], b[0] + v.pad[0] + v.pad[1], b[1] + v.pad[2] + v.pad[3]}
+	case vGelu:
+		return v.base.dims()
 	}
 	return []int{1, v.shape[0]}
 }
@@ -131,18 +132,23 @@ type layer struct {
 	bias           bool // Conv2D, Dense
 	eps, momentum  float64
 	rate           float64
+	axis           int    // softmax layer: Keras's axis
+	crop           [4]int // Cropping2D
+	target         nn.Shape
+	dead           bool // merged into another layer
 	params         map[string][]float64
 }
 
 type importer struct {
-	cfg    importConfig
-	values map[string]*value
-	uses   map[string]int // readers of each ONNX value name
-	layers []*layer
-	names  map[string]int
-	input  *value
-	opset  int64
-	info   *Info
+	cfg     importConfig
+	values  map[string]*value
+	uses    map[string]int // readers of each ONNX value name
+	layers  []*layer
+	names   map[string]int
+	readers map[string][]string // op types of the nodes reading each value
+	input   *value
+	opset   int64
+	info    *Info
 }
 
 func importModel(mp *pb.ModelProto, cfg importConfig) (*nn.Model, *Info, error) {
@@ -150,7 +156,7 @@ func importModel(mp *pb.ModelProto, cfg importConfig) (*nn.Model, *Info, error) 
 	if g == nil {
 		return nil, nil, errors.New("onnx: the model has no graph")
 	}
-	im := &importer{cfg: cfg, values: map[string]*value{}, uses: map[string]int{}, names: map[string]int{},
+	im := &importer{cfg: cfg, values: map[string]*value{}, uses: map[string]int{}, names: map[string]int{}, readers: map[string][]string{},
 		info: &Info{Producer: strings.TrimSpace(mp.GetProducerName() + " " + mp.GetProducerVersion()), Metadata: map[string]string{}}}
 	for _, o := range mp.OpsetImport {
 		if d := o.GetDomain(); d == "" || d == "ai.onnx" {
@@ -201,6 +207,7 @@ func (im *importer) graph(g *pb.GraphProto, name string) (*nn.Model, error) {
 	for _, n := range g.Node {
 		for _, in := range n.Input {
 			im.uses[in]++
+			im.readers[in] = append(im.readers[in], n.GetOpType())
 		}
 	}
 	if len(g.Output) != 1 {
@@ -235,7 +242,7 @@ func (im *importer) graph(g *pb.GraphProto, name string) (*nn.Model, error) {
 		return nil, errors.Errorf("onnx: the graph's output %q is computed by no node", outName)
 	case out.c != nil:
 		return nil, errors.Errorf("onnx: the graph's output %q is a constant", outName)
-	case out.src == nil || out.kind == vNHWC || out.kind == vPadded:
+	case out.src == nil || out.kind == vNHWC || out.kind == vGelu:
 		return nil, errors.Errorf("onnx: the graph's output %q is computed by no layer", outName)
 	}
 	return im.build(name, out)
@@ -459,7 +466,7 @@ func (im *importer) op(n *pb.NodeProto, a attrs, ins []*value) ([]*value, error)
 		return im.gemm(n, a, ins)
 	case "MatMul":
 		return im.matmul(n, ins)
-	case "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Softmax", "Clip":
+	case "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Softmax", "Clip", "Elu", "Gelu", "Erf":
 		return im.activation(n, a, ins)
 	case "MaxPool", "AveragePool":
 		return im.pool(n, a, ins)
@@ -470,6 +477,17 @@ func (im *importer) op(n *pb.NodeProto, a attrs, ins []*value) ([]*value, error)
 		}
 		l := im.newLayer(n, "GlobalAveragePooling2D", x)
 		return im.output(l, vPooled, nn.Shape{x.shape[2]}), nil
+	case "GlobalMaxPool":
+		x, err := image(ins[0])
+		if err != nil {
+			return nil, err
+		}
+		l := im.newLayer(n, "GlobalMaxPooling2D", x)
+		return im.output(l, vPooled, nn.Shape{x.shape[2]}), nil
+	case "Concat":
+		return im.concat(n, a, ins)
+	case "Slice":
+		return im.slice(n, a, ins)
 	case "BatchNormalization":
 		return im.batchNorm(n, a, ins)
 	case "Flatten":
@@ -480,7 +498,7 @@ func (im *importer) op(n *pb.NodeProto, a attrs, ins []*value) ([]*value, error)
 		return im.squeeze(n, a, ins)
 	case "Transpose":
 		return im.transpose(n, a, ins)
-	case "Add", "Sub", "Mul", "Div", "Sum":
+	case "Add", "Sub", "Mul", "Div", "Sum", "Max":
 		return im.arith(n, ins)
 	case "Pad":
 		return im.pad(n, a, ins)
@@ -510,8 +528,8 @@ func image(v *value) (*value, error) {
 		return v, nil
 	case v.kind == vNHWC:
 		return nil, errors.New("the model's input is NHWC here; only a Transpose to NCHW may read it")
-	case v.kind == vPadded:
-		return nil, errors.New("a Pad may only come before a Conv")
+	case v.kind == vGelu:
+		return nil, errors.New("a part of x * (1 + erf(x / sqrt 2)) / 2 (GELU) is read elsewhere")
 	}
 	return nil, errors.Errorf("the input %v is not an image [N, C, H, W]", v.dims())
 }
@@ -600,12 +618,7 @@ func (im *importer) conv(n *pb.NodeProto, a attrs, ins []*value) ([]*value, erro
 	if err := need(ins, 2); err != nil {
 		return nil, err
 	}
-	var pre [4]int
-	x := ins[0]
-	if x.kind == vPadded && x.c == nil {
-		pre, x = x.pad, x.base
-	}
-	x, err := image(x)
+	x, err := image(ins[0])
 	if err != nil {
 		return nil, err
 	}
@@ -638,9 +651,6 @@ func (im *importer) conv(n *pb.NodeProto, a attrs, ins []*value) ([]*value, erro
 	}
 	if l.pads, err = padsAttr(a, x.shape, l.kernel, l.stride, l.dilation); err != nil {
 		return nil, err
-	}
-	for i := range l.pads {
-		l.pads[i] += pre[i]
 	}
 	oh, ow, err := window(x.shape, l.kernel, l.stride, l.dilation, l.pads)
 	if err != nil {
@@ -778,7 +788,7 @@ func (im *importer) matmul(n *pb.NodeProto, ins []*value) ([]*value, error) {
 
 func (im *importer) activation(n *pb.NodeProto, a attrs, ins []*value) ([]*value, error) {
 	x := ins[0]
-	if x.c != nil || x.kind == vNHWC || x.kind == vPadded {
+	if x.c != nil || x.kind == vNHWC || x.kind == vGelu && n.GetOpType() != "Erf" {
 		if _, err := image(x); err != nil {
 			return nil, err
 		}
@@ -792,6 +802,22 @@ func (im *importer) activation(n *pb.NodeProto, a attrs, ins []*value) ([]*value
 		act = nn.Sigmoid
 	case "Tanh":
 		act = nn.Tanh
+	case "Elu":
+		act, alpha = nn.ELU, a.float("alpha", 1)
+		if !(alpha > 0) {
+			return nil, errors.Errorf("alpha %v must be positive", alpha)
+		}
+	case "Gelu":
+		if ap := a.str("approximate", "none"); ap != "none" {
+			return nil, errors.Errorf("approximate %q: convgraph's GELU is the exact one", ap)
+		}
+		act = nn.GELU
+	case "Erf":
+		// The middle of GELU as operator set 13 spells it: x * (1 + erf(x / sqrt 2)) / 2.
+		if x.kind != vGelu || x.stage != 1 {
+			return nil, errors.New("Erf has no convgraph layer outside GELU (x * (1 + erf(x / sqrt 2)) / 2)")
+		}
+		return []*value{{kind: vGelu, stage: 2, base: x.base}}, nil
 	case "LeakyRelu":
 		act, alpha = nn.LeakyReLU, a.float("alpha", 0.01)
 		if alpha < 0 || math.IsNaN(alpha) {
@@ -801,17 +827,26 @@ func (im *importer) activation(n *pb.NodeProto, a attrs, ins []*value) ([]*value
 			act = nn.ReLU
 		}
 	case "Softmax":
-		if x.kind != vFlat && x.kind != vPooled {
-			return nil, errors.Errorf("softmax over %v: convgraph's softmax takes [N, classes]", x.dims())
-		}
 		axis := a.int("axis", -1)
 		if im.opset < 13 {
 			axis = a.int("axis", 1)
 		}
-		if axis != 1 && axis != -1 {
-			return nil, errors.Errorf("axis %d: convgraph's softmax is over the classes (axis 1)", axis)
-		}
 		act = nn.Softmax
+		if x.kind == vImage && im.opset >= 13 {
+			k, err := normAxis(axis, 4)
+			if err != nil || k == 0 {
+				return nil, errors.Errorf("axis %d of an image", axis)
+			}
+			l := im.newLayer(n, "Activation", x)
+			l.act, l.axis = nn.Softmax, [...]int{0, -1, 1, 2}[k]
+			return im.output(l, x.kind, x.shape), nil
+		}
+		if x.kind != vFlat && x.kind != vPooled {
+			return nil, errors.Errorf("softmax over %v: convgraph's softmax takes [N, classes] or, from operator set 13, images", x.dims())
+		}
+		if axis != 1 && axis != -1 {
+			return nil, errors.Errorf("axis %d: a vector's softmax is over axis 1", axis)
+		}
 	case "Clip":
 		lo, hi := math.Inf(-1), math.Inf(1)
 		if im.opset < 11 {
@@ -830,16 +865,28 @@ func (im *importer) activation(n *pb.NodeProto, a attrs, ins []*value) ([]*value
 				}
 			}
 		}
-		if lo != 0 || !math.IsInf(hi, 1) {
-			return nil, errors.Errorf("Clip(%v, %v) has no convgraph layer (Clip(0, inf) is ReLU; ReLU6 is not there yet)", lo, hi)
+		switch {
+		case lo == 0 && math.IsInf(hi, 1):
+			act = nn.ReLU
+		case lo == 0 && hi == 6:
+			act = nn.ReLU6
+		default:
+			return nil, errors.Errorf("Clip(%v, %v) has no convgraph layer (Clip(0, inf) is ReLU, Clip(0, 6) ReLU6)", lo, hi)
 		}
-		act = nn.ReLU
 	}
 	if x.kind == vPooled {
 		var err error
 		if x, err = flat(x); err != nil {
 			return nil, err
 		}
+	}
+	if n.GetOpType() == "Sigmoid" && x.uses == 2 && x.c == nil && (x.kind == vImage || x.kind == vFlat) {
+		// Maybe Swish, x * sigmoid(x): Mul decides.
+		l := im.newLayer(n, "Activation", x)
+		l.act = nn.Sigmoid
+		out := im.output(l, x.kind, x.shape)
+		out[0].base = x
+		return out, nil
 	}
 	if fusable(x, "Conv2D", "Dense") && (x.src.act == "" || x.src.act == nn.Linear) && (act != nn.Softmax || x.src.kind == "Dense") {
 		l := x.src
@@ -1071,10 +1118,19 @@ func (im *importer) reshape(n *pb.NodeProto, a attrs, ins []*value) ([]*value, e
 		return im.flattenTo(n, x)
 	case len(out) == len(in)-1 && fmt.Sprint(out) == fmt.Sprint(in[1:]):
 		return []*value{x}, nil
-	case x.kind == vFlat && len(out) == 3 && out[1] == 1 && out[2] == 1 && x.src != nil && x.src.kind == "GlobalAveragePooling2D":
+	case x.kind == vFlat && len(out) == 3 && out[1] == 1 && out[2] == 1 && x.src != nil &&
+		(x.src.kind == "GlobalAveragePooling2D" || x.src.kind == "GlobalMaxPooling2D"):
 		return []*value{{kind: vPooled, src: x.src, shape: x.shape}}, nil
+	case len(out) == 3 && (x.kind == vFlat || x.kind == vImage || x.kind == vPooled):
+		// ONNX reshapes NCHW in C, H, W order, as convgraph's Reshape does.
+		if x.kind == vPooled {
+			x, _ = flat(x)
+		}
+		l := im.newLayer(n, "Reshape", x)
+		l.target = nn.Shape{out[1], out[2], out[0]}
+		return im.output(l, vImage, l.target), nil
 	}
-	return nil, errors.Errorf("reshaping %v to %v has no convgraph layer (only flattening does)", in, dims)
+	return nil, errors.Errorf("reshaping %v to %v has no convgraph layer", in, dims)
 }
 
 func (im *importer) squeeze(n *pb.NodeProto, a attrs, ins []*value) ([]*value, error) {
@@ -1169,12 +1225,15 @@ func (im *importer) pad(n *pb.NodeProto, a attrs, ins []*value) ([]*value, error
 	if q == [4]int{} {
 		return []*value{xi}, nil
 	}
-	return []*value{{kind: vPadded, base: xi, pad: q, src: xi.src}}, nil
+	l := im.newLayer(n, "ZeroPadding2D", xi)
+	l.pads = q
+	return im.output(l, vImage, nn.Shape{xi.shape[0] + q[0] + q[1], xi.shape[1] + q[2] + q[3], xi.shape[2]}), nil
 }
 
-// arith imports Add, Sub, Mul, Div and Sum: of two tensors computed from the input
-// (Add, Sum: a convgraph Add), or of one such tensor and a constant, which folds into the
-// layer before (a bias, a scale).
+// arith imports Add, Sub, Mul, Div, Sum and Max: of tensors computed from the input (a
+// convgraph Add, Subtract, Multiply or Maximum; x * sigmoid(x) is Swish), or of one such
+// tensor and a constant, which folds into the layer before (a bias, a scale), finishes an
+// Average, or is a step of GELU.
 func (im *importer) arith(n *pb.NodeProto, ins []*value) ([]*value, error) {
 	op := n.GetOpType()
 	if err := need(ins, 2); err != nil {
@@ -1184,6 +1243,9 @@ func (im *importer) arith(n *pb.NodeProto, ins []*value) ([]*value, error) {
 		if v == nil {
 			return nil, errors.Errorf("input %d is missing", i)
 		}
+	}
+	if v, ok, err := im.gelu(n, op, ins); ok || err != nil {
+		return v, err
 	}
 	var syms []*value
 	var consts []*constant
@@ -1205,15 +1267,21 @@ func (im *importer) arith(n *pb.NodeProto, ins []*value) ([]*value, error) {
 		syms = append(syms, v)
 	}
 	if len(consts) == 0 {
-		if op != "Add" && op != "Sum" {
-			return nil, errors.Errorf("%s of two computed tensors has no convgraph layer (Add has)", op)
-		}
 		for _, v := range syms[1:] {
 			if v.kind != syms[0].kind || fmt.Sprint(v.shape) != fmt.Sprint(syms[0].shape) {
-				return nil, errors.Errorf("adds %v and %v: convgraph adds tensors of the same shape", syms[0].dims(), v.dims())
+				return nil, errors.Errorf("%v and %v: convgraph's merge layers take tensors of the same shape", syms[0].dims(), v.dims())
 			}
 		}
-		l := im.newLayer(n, "Add", syms...)
+		kind := map[string]string{"Add": "Add", "Sum": "Add", "Mul": "Multiply", "Sub": "Subtract", "Max": "Maximum"}[op]
+		if kind == "" || kind == "Subtract" && len(syms) != 2 {
+			return nil, errors.Errorf("%s of %d computed tensors has no convgraph layer", op, len(syms))
+		}
+		if op == "Mul" && len(syms) == 2 {
+			if v := im.swish(syms[0], syms[1]); v != nil {
+				return v, nil
+			}
+		}
+		l := im.newLayer(n, kind, syms...)
 		return im.output(l, syms[0].kind, syms[0].shape), nil
 	}
 	if len(syms) != 1 || len(consts) != 1 {
@@ -1228,6 +1296,17 @@ func (im *importer) arith(n *pb.NodeProto, ins []*value) ([]*value, error) {
 	vals, err := channelVector(c, x, ch)
 	if err != nil {
 		return nil, err
+	}
+	if fusable(x, "Add") && len(vals) > 0 && (op == "Mul" || op == "Div") {
+		k := float32(len(x.src.inputs))
+		same := true
+		for _, v := range vals {
+			same = same && (op == "Mul" && float32(v) == 1/k || op == "Div" && float32(v) == k)
+		}
+		if same {
+			x.src.kind = "Average"
+			return im.output(x.src, x.kind, x.shape), nil
+		}
 	}
 	if !fusable(x, "Conv2D", "Dense", "BatchNormalization") || x.src.act != "" && x.src.act != nn.Linear {
 		return nil, errors.Errorf("%s by a constant must follow a Conv, Gemm, MatMul or BatchNormalization whose output nothing else reads", op)
@@ -1323,4 +1402,187 @@ func channelVector(c *constant, x *value, ch int) ([]float64, error) {
 		return nil, errors.Errorf("a constant of shape %v is not one value per channel of %v", c.shape, x.dims())
 	}
 	return append([]float64(nil), vals...), nil
+}
+
+// scalarIs reports whether c is one value equal to v in float32.
+func scalarIs(c *constant, v float64) bool {
+	return c != nil && c.size() == 1 && float32(c.floats()[0]) == float32(v)
+}
+
+// gelu follows x * (1 + erf(x / sqrt 2)) / 2 (PyTorch's GELU in operator set 13, and
+// convgraph's) step by step; ok is false when the node is not one of its steps.
+func (im *importer) gelu(n *pb.NodeProto, op string, ins []*value) (out []*value, ok bool, err error) {
+	if len(ins) != 2 {
+		return nil, false, nil
+	}
+	a, b := ins[0], ins[1]
+	switch {
+	case op == "Div" && a.c == nil && (a.kind == vImage || a.kind == vFlat) && a.uses == 2 && scalarIs(b.c, math.Sqrt2):
+		return []*value{{kind: vGelu, stage: 1, base: a}}, true, nil
+	case op == "Add" && a.kind == vGelu && a.c == nil && a.stage == 2 && scalarIs(b.c, 1):
+		return []*value{{kind: vGelu, stage: 3, base: a.base}}, true, nil
+	case op == "Mul" && a.c == nil && b.c == nil && (a.kind == vGelu && a.stage == 3 && a.base == b || b.kind == vGelu && b.stage == 3 && b.base == a):
+		base := a
+		if a.kind == vGelu {
+			base = b
+		}
+		return []*value{{kind: vGelu, stage: 4, base: base}}, true, nil
+	case op == "Mul" && a.c == nil && a.kind == vGelu && a.stage == 4 && scalarIs(b.c, 0.5):
+		x := a.base
+		if x.src != nil && x.src.out == x && x.uses == 2 && (x.src.kind == "Conv2D" || x.src.kind == "Dense") && (x.src.act == "" || x.src.act == nn.Linear) {
+			x.src.act = nn.GELU
+			return im.output(x.src, x.kind, x.shape), true, nil
+		}
+		l := im.newLayer(n, "Activation", x)
+		l.act = nn.GELU
+		return im.output(l, x.kind, x.shape), true, nil
+	}
+	for _, v := range ins {
+		if v.kind == vGelu && v.c == nil {
+			return nil, true, errors.New("a part of x * (1 + erf(x / sqrt 2)) / 2 (GELU) is read elsewhere")
+		}
+	}
+	return nil, false, nil
+}
+
+// swish recognises x * sigmoid(x) (either order) and returns Swish on x, merged into the
+// layer before when nothing else reads x.
+func (im *importer) swish(a, b *value) []*value {
+	x, s := a, b
+	if !(s.src != nil && s.src.kind == "Activation" && s.src.act == nn.Sigmoid && s.base == x && s.uses == 1) {
+		x, s = b, a
+	}
+	if !(s.src != nil && s.src.kind == "Activation" && s.src.act == nn.Sigmoid && s.base == x && s.uses == 1) {
+		return nil
+	}
+	if x.src != nil && x.src.out == x && x.uses == 2 && (x.src.kind == "Conv2D" || x.src.kind == "Dense") && (x.src.act == "" || x.src.act == nn.Linear) {
+		s.src.dead = true
+		x.src.act = nn.Swish
+		return im.output(x.src, x.kind, x.shape)
+	}
+	s.src.act = nn.Swish
+	return im.output(s.src, x.kind, x.shape)
+}
+
+func (im *importer) concat(n *pb.NodeProto, a attrs, ins []*value) ([]*value, error) {
+	var xs []*value
+	for i, v := range ins {
+		if v == nil {
+			return nil, errors.Errorf("input %d is missing", i)
+		}
+		if v.c != nil {
+			return nil, errors.New("joins a constant to computed tensors")
+		}
+		if v.kind == vPooled {
+			v, _ = flat(v)
+		}
+		if v.kind != vImage && v.kind != vFlat {
+			if _, err := image(v); err != nil {
+				return nil, err
+			}
+		}
+		if v.kind != ins[0].kind && !(v.kind == vFlat && ins[0].kind == vPooled) {
+			return nil, errors.New("joins images and vectors")
+		}
+		xs = append(xs, v)
+	}
+	rank := 2
+	if xs[0].kind == vImage {
+		rank = 4
+	}
+	if ax, err := normAxis(a.int("axis", 1), rank); err != nil || ax != 1 {
+		return nil, errors.Errorf("axis %d: convgraph concatenates channels or features (axis 1)", a.int("axis", 1))
+	}
+	out := append(nn.Shape(nil), xs[0].shape...)
+	for _, v := range xs[1:] {
+		last := len(out) - 1
+		if fmt.Sprint(v.shape[:last]) != fmt.Sprint(out[:last]) {
+			return nil, errors.Errorf("inputs %v and %v differ off axis 1", xs[0].dims(), v.dims())
+		}
+		out[last] += v.shape[last]
+	}
+	if len(xs) == 1 {
+		return []*value{xs[0]}, nil
+	}
+	l := im.newLayer(n, "Concatenate", xs...)
+	return im.output(l, xs[0].kind, out), nil
+}
+
+func (im *importer) slice(n *pb.NodeProto, a attrs, ins []*value) ([]*value, error) {
+	x, err := image(ins[0])
+	if err != nil {
+		return nil, err
+	}
+	get := func(i int, what string) ([]int64, error) {
+		if i >= len(ins) || ins[i] == nil {
+			return nil, nil
+		}
+		c, err := constInput(ins, i, what)
+		if err != nil {
+			return nil, err
+		}
+		return c.ints()
+	}
+	if im.opset < 10 {
+		return nil, errors.New("Slice before operator set 10 is not supported on images")
+	}
+	starts, err := get(1, "starts")
+	if err != nil {
+		return nil, err
+	}
+	ends, err := get(2, "ends")
+	if err != nil {
+		return nil, err
+	}
+	axes, err := get(3, "axes")
+	if err != nil {
+		return nil, err
+	}
+	steps, err := get(4, "steps")
+	if err != nil {
+		return nil, err
+	}
+	if len(starts) != len(ends) || axes != nil && len(axes) != len(starts) || steps != nil && len(steps) != len(starts) {
+		return nil, errors.New("starts, ends, axes and steps differ in length")
+	}
+	dims := x.dims()
+	crop := [4]int{}
+	for i := range starts {
+		ax := int64(i)
+		if axes != nil {
+			ax = axes[i]
+		}
+		k, err := normAxis(ax, 4)
+		if err != nil {
+			return nil, err
+		}
+		if steps != nil && steps[i] != 1 {
+			return nil, errors.Errorf("step %d: convgraph crops with step 1", steps[i])
+		}
+		d := int64(dims[k])
+		lo, hi := starts[i], ends[i]
+		if lo < 0 {
+			lo += d
+		}
+		if hi < 0 {
+			hi += d
+		}
+		lo, hi = max(0, min(lo, d)), max(0, min(hi, d))
+		if k < 2 {
+			if lo != 0 || hi != d {
+				return nil, errors.New("slices the batch or the channels: convgraph crops height and width (Cropping2D)")
+			}
+			continue
+		}
+		if hi <= lo {
+			return nil, errors.New("the slice is empty")
+		}
+		crop[2*(k-2)], crop[2*(k-2)+1] = int(lo), int(d-hi)
+	}
+	if crop == [4]int{} {
+		return []*value{x}, nil
+	}
+	l := im.newLayer(n, "Cropping2D", x)
+	l.crop = crop
+	return im.output(l, vImage, nn.Shape{x.shape[0] - crop[0] - crop[1], x.shape[1] - crop[2] - crop[3], x.shape[2]}), nil
 }

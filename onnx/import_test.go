@@ -109,7 +109,7 @@ func TestImportUnsupported(t *testing.T) {
 
 // Export then import gives a model with bit-identical outputs.
 func TestExportImportBitIdentical(t *testing.T) {
-	models := []*nn.Model{everyLayer(t)}
+	models := []*nn.Model{everyLayer(t), modernLayers(t)}
 	for _, name := range zoo.Names() {
 		models = append(models, zooModel(t, name))
 	}

@@ -34,6 +34,10 @@ func attrFloat(name string, v float64) *pb.AttributeProto {
 	return &pb.AttributeProto{Name: &name, Type: pb.AttributeProto_FLOAT.Enum(), F: &x}
 }
 
+func attrString(name, v string) *pb.AttributeProto {
+	return &pb.AttributeProto{Name: &name, Type: pb.AttributeProto_STRING.Enum(), S: []byte(v)}
+}
+
 func node(op, name string, inputs, outputs []string, attrs ...*pb.AttributeProto) *pb.NodeProto {
 	return &pb.NodeProto{OpType: &op, Name: &name, Input: inputs, Output: outputs, Attribute: attrs}
 }

@@ -566,6 +566,67 @@ def c_reshape(name):
     unary_case(name, "reshape", {"target_shape": [2, 6, 2, 4], "order": "CHW"}, lambda x: x.reshape(2, 6, 2, 4), randn(2, 3, 4, 4))
 
 
+def depthwise_case(name, n, c, h, w_, mult, kernel, strides, padding, dilation=(1, 1), use_bias=True):
+    x = randn(n, c, h, w_)
+    w = randn(c * mult, 1, kernel[0], kernel[1])
+    b = randn(c * mult) if use_bias else None
+    pad = resolve_pad(padding, (h, w_), kernel, strides, dilation)
+    xl, wl = leaf(x), leaf(w)
+    bl = leaf(b) if use_bias else None
+    y = F.conv2d(tfpad(xl, pad), wl, bl, stride=tuple(strides), dilation=tuple(dilation), groups=c)
+    dy = randn(*y.shape)
+    (y * dy).sum().backward()
+    params = {
+        "depth_multiplier": mult,
+        "kernel": list(kernel),
+        "strides": list(strides),
+        "dilation": list(dilation),
+        "padding": padding if isinstance(padding, str) else "explicit",
+        "pad": pad,
+        "use_bias": use_bias,
+    }
+    t = {"x": x, "w": w, "y": y, "dy": dy, "grad_x": xl.grad, "grad_w": wl.grad}
+    if use_bias:
+        t["b"] = b
+        t["grad_b"] = bl.grad
+    save(name, "depthwise_conv2d", params, t)
+
+
+def c_depthwise_same_s1(name):
+    depthwise_case(name, 2, 3, 7, 7, 1, (3, 3), (1, 1), "same")
+
+
+def c_depthwise_valid_s2_mult2(name):
+    depthwise_case(name, 2, 2, 8, 9, 2, (3, 3), (2, 2), "valid", use_bias=False)
+
+
+def c_depthwise_same_s2_asym(name):
+    depthwise_case(name, 2, 4, 8, 8, 1, (3, 3), (2, 2), "same")
+
+
+def c_depthwise_dilation2_mult3(name):
+    depthwise_case(name, 1, 2, 9, 9, 3, (3, 3), (1, 1), "same", dilation=(2, 2))
+
+
+def c_depthwise_rect_explicit(name):
+    depthwise_case(name, 2, 2, 6, 7, 2, (2, 3), (1, 2), [1, 0, 2, 1])
+
+
+def c_upsample_nearest(name):
+    unary_case(name, "upsample2d", {"size": [2, 3], "interpolation": "nearest"},
+               lambda x: F.interpolate(x, scale_factor=(2, 3), mode="nearest"), randn(2, 3, 4, 5))
+
+
+def c_upsample_bilinear(name):
+    unary_case(name, "upsample2d", {"size": [2, 2], "interpolation": "bilinear"},
+               lambda x: F.interpolate(x, scale_factor=(2, 2), mode="bilinear", align_corners=False), randn(2, 3, 4, 5))
+
+
+def c_upsample_bilinear_rect(name):
+    unary_case(name, "upsample2d", {"size": [3, 2], "interpolation": "bilinear"},
+               lambda x: F.interpolate(x, scale_factor=(3, 2), mode="bilinear", align_corners=False), randn(1, 2, 3, 4))
+
+
 def c_global_maxpool(name):
     unary_case(name, "global_maxpool2d", {}, lambda x: F.adaptive_max_pool2d(x, 1).flatten(1), randn(2, 3, 4, 5))
 
@@ -795,6 +856,14 @@ CASES = [
     ("crop2d", c_crop2d),
     ("reshape", c_reshape),
     ("global_maxpool", c_global_maxpool),
+    ("upsample_nearest", c_upsample_nearest),
+    ("upsample_bilinear", c_upsample_bilinear),
+    ("upsample_bilinear_rect", c_upsample_bilinear_rect),
+    ("depthwise_same_s1", c_depthwise_same_s1),
+    ("depthwise_valid_s2_mult2", c_depthwise_valid_s2_mult2),
+    ("depthwise_same_s2_asym", c_depthwise_same_s2_asym),
+    ("depthwise_dilation2_mult3", c_depthwise_dilation2_mult3),
+    ("depthwise_rect_explicit", c_depthwise_rect_explicit),
     ("model_fashion_cnn", c_model_fashion_cnn),
     ("model_residual", c_model_residual),
 ]

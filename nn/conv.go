@@ -1,0 +1,136 @@
+package nn
+
+import (
+	"github.com/pkg/errors"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/convgraph/convgraph/graph"
+)
+
+// DepthwiseConv2D convolves each input channel with its own kernel x kernel filters
+// (MobileNet's depthwise convolution, Keras's DepthwiseConv2D): [DepthMultiplier] M
+// filters per channel give C*M output channels, channel c's filters making outputs c*M
+// to c*M+M-1. Its parameters are "depthwise_kernel" ([C*M, 1, kh, kw] inside, Keras's
+// (kh, kw, C, M)) and "bias". Options: those of [Conv2D] and [DepthMultiplier].
+func DepthwiseConv2D(kernel int, opts ...Option) *Layer {
+	return newLayer("DepthwiseConv2D", Config{KernelSize: []int{kernel, kernel}}, opts)
+}
+
+// SeparableConv2D is a depthwise convolution (see [DepthwiseConv2D]) followed by a 1x1
+// convolution to filters channels, with one bias and activation at the end (Keras's
+// SeparableConv2D): a MobileNet block in one layer. Its parameters are
+// "depthwise_kernel", "pointwise_kernel" ([filters, C*M, 1, 1]) and "bias";
+// [KernelInitializer] draws both kernels. Options: those of [Conv2D] and
+// [DepthMultiplier].
+func SeparableConv2D(filters, kernel int, opts ...Option) *Layer {
+	return newLayer("SeparableConv2D", Config{Filters: filters, KernelSize: []int{kernel, kernel}}, opts)
+}
+
+// DepthMultiplier sets how many filters a depthwise convolution applies to each input
+// channel (default 1).
+func DepthMultiplier(m int) Option {
+	return opt("DepthMultiplier", func(c *Config) error {
+		if m <= 0 {
+			return errors.Errorf("depth multiplier %d must be positive", m)
+		}
+		c.DepthMultiplier = m
+		return nil
+	})
+}
+
+func (c *Config) depthMultiplier() int {
+	if c.DepthMultiplier == 0 {
+		return 1
+	}
+	return c.DepthMultiplier
+}
+
+var depthwiseOptions = append(append([]string(nil), convOptions...), "DepthMultiplier")
+
+var depthwiseKind = kind{keras: "depthwise_conv2d", options: depthwiseOptions, arity: 1,
+	check: func(c *Config) error { return checkDepthwise(c, false) }, out: depthwiseOut,
+	params: depthwiseParams, apply: depthwiseApply}
+
+var separableKind = kind{keras: "separable_conv2d", options: depthwiseOptions, arity: 1,
+	check: func(c *Config) error { return checkDepthwise(c, true) }, out: depthwiseOut,
+	params: depthwiseParams, apply: depthwiseApply}
+
+func checkDepthwise(c *Config, separable bool) error {
+	if separable && c.Filters <= 0 {
+		return errors.Errorf("filters %d must be positive", c.Filters)
+	}
+	if !separable && c.Filters != 0 {
+		return errors.Errorf("filters %d: a depthwise convolution's outputs are set by its depth multiplier", c.Filters)
+	}
+	if len(c.KernelSize) != 2 || c.KernelSize[0] <= 0 || c.KernelSize[1] <= 0 {
+		return errors.Errorf("kernel size %v must be positive", c.KernelSize)
+	}
+	if c.DepthMultiplier < 0 || c.DepthMultiplier > maxExampleValues {
+		return errors.Errorf("depth multiplier %d must be positive", c.DepthMultiplier)
+	}
+	return nil
+}
+
+func depthwiseOut(c *Config, in []Shape) (Shape, error) {
+	if len(in[0]) != 3 {
+		return nil, errors.Errorf("input %v is not an image (height, width, channels)", in[0])
+	}
+	if c.Activation == Softmax {
+		return nil, errors.New("softmax needs a flat output (classes); use it on Dense")
+	}
+	s, d := c.strides([]int{1, 1}), c.dilation()
+	p := c.pads(in[0][0], in[0][1], c.KernelSize[0], c.KernelSize[1], s, d)
+	oh, ow, err := window("kernel", in[0], c.KernelSize, s, d, p)
+	if err != nil {
+		return nil, err
+	}
+	ch, ok := sizeWithin([]int{in[0][2], c.depthMultiplier()}, maxExampleValues)
+	if !ok {
+		return nil, errors.Errorf("%d channels times depth multiplier %d is too many channels", in[0][2], c.depthMultiplier())
+	}
+	if c.Filters > 0 {
+		ch = c.Filters
+	}
+	return Shape{oh, ow, ch}, nil
+}
+
+func depthwiseParams(c *Config, in []Shape) []paramDecl {
+	ch, kh, kw, m := in[0][2], c.KernelSize[0], c.KernelSize[1], c.depthMultiplier()
+	// Keras's fans for a (kh, kw, C, M) kernel: C*kh*kw in, M*kh*kw out.
+	ps := []paramDecl{{name: "depthwise_kernel", shape: tensor.Shape{ch * m, 1, kh, kw}, init: c.kernelInit(),
+		fanIn: ch * kh * kw, fanOut: m * kh * kw}}
+	out := ch * m
+	if c.Filters > 0 {
+		out = c.Filters
+		ps = append(ps, paramDecl{name: "pointwise_kernel", shape: tensor.Shape{c.Filters, ch * m, 1, 1}, init: c.kernelInit(),
+			fanIn: ch * m, fanOut: c.Filters})
+	}
+	if c.useBias() {
+		ps = append(ps, paramDecl{name: "bias", shape: tensor.Shape{out}, init: c.biasInit()})
+	}
+	return ps
+}
+
+func depthwiseApply(a *applier, c *Config, in []*G.Node) (*G.Node, error) {
+	x := in[0]
+	xs := x.Shape()
+	s, d := c.strides([]int{1, 1}), c.dilation()
+	p := c.pads(xs[2], xs[3], c.KernelSize[0], c.KernelSize[1], s, d)
+	y, err := graph.DepthwiseConv2D(x, a.param("depthwise_kernel"), graph.Conv2DConfig{StrideH: s[0], StrideW: s[1],
+		DilationH: d[0], DilationW: d[1], Pad: p})
+	if err != nil {
+		return nil, err
+	}
+	if c.Filters > 0 {
+		if y, err = graph.Conv2D(y, a.param("pointwise_kernel"), graph.Conv2DConfig{}); err != nil {
+			return nil, err
+		}
+	}
+	if c.useBias() {
+		if y, err = graph.BiasAdd(y, a.param("bias")); err != nil {
+			return nil, err
+		}
+	}
+	return a.activate(y, c.Activation, c.alpha())
+}
