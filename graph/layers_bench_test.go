@@ -83,3 +83,16 @@ func init() {
 }
 
 func BenchmarkDepthwiseConv2D(b *testing.B) { benchmarkOp(b, "DepthwiseConv2D") }
+
+func init() {
+	for _, m := range []struct {
+		name     string
+		bilinear bool
+	}{{"nearest", false}, {"bilinear", true}} {
+		up := func(x *G.Node) (*G.Node, error) { return graph.Upsample2D(x, 2, 2, m.bilinear) }
+		benchOps["Upsample2D"] = append(benchOps["Upsample2D"], benchUnary(m.name+"/64x7x7", false, up, 64, 7, 7),
+			benchUnary(m.name+"/32x14x14", false, up, 32, 14, 14))
+	}
+}
+
+func BenchmarkUpsample2D(b *testing.B) { benchmarkOp(b, "Upsample2D") }

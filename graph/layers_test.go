@@ -50,6 +50,10 @@ func layerGradCases() []gradCase {
 		depthwiseCase("depthwise_conv2d/same/s2/asymmetric", 1, 2, 6, 6, 1, 3, 3, graph.Conv2DConfig{StrideH: 2, StrideW: 2, Pad: same(6, 3, 2)}, true),
 		depthwiseCase("depthwise_conv2d/dilation2/mult3", 1, 2, 7, 7, 3, 3, 3, graph.Conv2DConfig{DilationH: 2, DilationW: 2}, true),
 		depthwiseCase("depthwise_conv2d/rect/explicit", 2, 2, 5, 6, 2, 2, 3, graph.Conv2DConfig{StrideW: 2, Pad: graph.Pad{Top: 1, Left: 2, Right: 1}}, true),
+		unaryCase("upsample2d/nearest/2x3", func(x *G.Node) (*G.Node, error) { return graph.Upsample2D(x, 2, 3, false) }, 2, 3, 3, 4),
+		unaryCase("upsample2d/bilinear/2x2", func(x *G.Node) (*G.Node, error) { return graph.Upsample2D(x, 2, 2, true) }, 2, 2, 3, 4),
+		unaryCase("upsample2d/bilinear/3x1", func(x *G.Node) (*G.Node, error) { return graph.Upsample2D(x, 3, 1, true) }, 1, 2, 3, 2),
+		unaryCase("upsample2d/bilinear/1x1-image", func(x *G.Node) (*G.Node, error) { return graph.Upsample2D(x, 2, 2, true) }, 2, 2, 1, 1),
 		depthwiseCase("depthwise_conv2d/batch9/chunks", 9, 2, 4, 4, 1, 3, 3, graph.Conv2DConfig{Pad: same(4, 3, 1)}, false),
 	}
 }
@@ -110,6 +114,18 @@ func init() {
 		return parityUnary(func(x *G.Node) (*G.Node, error) { return graph.Reshape(x, p.TargetShape) })(in, p)
 	}
 	parityOps["global_maxpool2d"] = parityUnary(graph.GlobalMaxPool2D)
+	parityOps["upsample2d"] = func(in *parityInputs, p parityParams) (*G.Node, *graph.BatchNormStats, error) {
+		sh, sw, err := parityPair("size", p.Size)
+		if err != nil {
+			return nil, nil, err
+		}
+		if p.Interpolation != "nearest" && p.Interpolation != "bilinear" {
+			return nil, nil, errors.Errorf("params.interpolation %q is not nearest or bilinear", p.Interpolation)
+		}
+		return parityUnary(func(x *G.Node) (*G.Node, error) {
+			return graph.Upsample2D(x, sh, sw, p.Interpolation == "bilinear")
+		})(in, p)
+	}
 	parityOps["depthwise_conv2d"] = func(in *parityInputs, p parityParams) (*G.Node, *graph.BatchNormStats, error) {
 		sh, sw, err := parityPair("strides", p.Strides)
 		if err != nil {

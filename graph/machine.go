@@ -12,6 +12,12 @@ import (
 // Machine runs a compiled Gorgonia graph step after step. It wraps Gorgonia's tape
 // machine so that a panic inside Gorgonia comes back as an error and every run starts
 // from a clean tape.
+//
+// A Machine is not safe for concurrent use: a run points the graph's ops at the
+// machine's buffers and writes every node's value. Machines of different graphs may run
+// at the same time (nothing in this package or in the kernels is shared between runs
+// but pools guarded for concurrent use); two machines of one graph may not, since they
+// share the ops.
 type Machine struct {
 	tm    G.VM
 	ops   []*baseOp           // every op of ours in the program, claimed before each run

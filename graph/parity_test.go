@@ -146,6 +146,8 @@ type parityParams struct {
 	Approximate      string   `json:"approximate"`
 	TargetShape      []int    `json:"target_shape"`
 	DepthMultiplier  int      `json:"depth_multiplier"`
+	Size             []int    `json:"size"`
+	Interpolation    string   `json:"interpolation"`
 }
 
 func decodeParityParams(s string) (parityParams, error) {

@@ -75,8 +75,8 @@ func TestReusedBuffersAreOverwritten(t *testing.T) {
 			}
 			loss1, vals1 := run()
 			bound := map[any]bool{gr.inVal: true, gr.labVal: true}
-			for _, p := range m.params {
-				bound[p.Value] = true
+			for _, pn := range gr.params { // the graph's own headers over the parameters
+				bound[pn.Value()] = true
 			}
 			poisoned := 0
 			for _, n := range gr.g.AllNodes() {

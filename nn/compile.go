@@ -39,7 +39,15 @@ type compileKey struct {
 }
 
 // Graph is a model compiled for one batch size and mode: a Gorgonia expression graph and
-// the machine that runs it. Make one with [Model.Compile].
+// the machine that runs it. Make one with [Model.Compile] (or borrow an eval graph with
+// [Model.Acquire]).
+//
+// A Graph is not safe for concurrent use: it holds its input, its output and every
+// intermediate value in tensors of its own, which [Graph.Run] overwrites, so one goroutine
+// at a time may call Run and read the results. Different graphs of one model may run at
+// the same time in [Eval] mode (they only read the shared parameters); a [Train] run
+// writes the batch normalisation statistics, and an optimizer step the parameters, that
+// every graph of the model reads, so no other graph of that model may run meanwhile.
 type Graph struct {
 	model *Model
 	batch int
@@ -61,6 +69,7 @@ type Graph struct {
 	labelled       bool               // the last run had labels (or targets for every head)
 	step           uint64             // seeds dropout masks: see SetStep
 	layerOf        map[*G.Node]string // the layer that built each forward node (for DOT)
+	pool           *graphPool         // the pool that lent it (Model.Acquire), or nil
 }
 
 // fixedDropoutMasks makes dropout reuse its first mask (for whole-model gradient checks).
@@ -70,6 +79,11 @@ var fixedDropoutMasks bool
 // caching it (by batch size, mode and the set of trainable parameters). The loss is the
 // mean sparse categorical cross-entropy of the output: computed from the logits before a
 // final softmax, so it stays finite, or from the output itself if it has no softmax.
+//
+// Compile is safe to call from several goroutines at once: a graph is built once per key
+// even when calls race, and every caller of a key gets the same [*Graph]. That graph is
+// for one goroutine at a time (see [Graph]); for inference from several goroutines use
+// [Model.Predict], [Model.Acquire] or a [Predictor].
 func (m *Model) Compile(batch int, mode Mode) (*Graph, error) {
 	if batch <= 0 {
 		return nil, errors.Errorf("nn: model %q: batch size %d must be positive", m.name, batch)
@@ -77,6 +91,7 @@ func (m *Model) Compile(batch int, mode Mode) (*Graph, error) {
 	if mode != Train && mode != Eval {
 		return nil, errors.Errorf("nn: model %q: unknown mode %d", m.name, mode)
 	}
+	m.mu.Lock()
 	var tr []string
 	for _, p := range m.params {
 		if p.Trainable {
@@ -84,15 +99,34 @@ func (m *Model) Compile(batch int, mode Mode) (*Graph, error) {
 		}
 	}
 	key := compileKey{batch, mode, m.dtype, strings.Join(tr, "\x00")}
-	if gr, ok := m.cache[key]; ok {
-		return gr, nil
+	e, ok := m.cache[key]
+	if ok {
+		m.mu.Unlock()
+		<-e.done
+		return e.gr, e.err
 	}
-	gr, err := m.compile(batch, mode, mode == Train)
-	if err != nil {
-		return nil, err
+	e = &compileEntry{done: make(chan struct{})}
+	m.cache[key] = e
+	m.mu.Unlock()
+	e.gr, e.err = m.compile(batch, mode, mode == Train)
+	if e.err != nil {
+		// Forget a failed build so that a later call tries again (and reports afresh).
+		m.mu.Lock()
+		if m.cache[key] == e {
+			delete(m.cache, key)
+		}
+		m.mu.Unlock()
 	}
-	m.cache[key] = gr
-	return gr, nil
+	close(e.done)
+	return e.gr, e.err
+}
+
+// compileEntry is one cached graph: done is closed once gr or err is set, so callers that
+// race for a key wait for the one build instead of starting their own.
+type compileEntry struct {
+	done chan struct{}
+	gr   *Graph
+	err  error
 }
 
 // applier is what a layer's apply function sees while a graph is built.
@@ -165,8 +199,13 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 	}
 	gr.input, gr.inVal = gr.ins[0], gr.inVals[0]
 	for _, p := range m.params {
+		// The node is bound to a tensor header of its own over the parameter's memory:
+		// it sees every in-place update, but Gorgonia's tape machine, which writes its
+		// engine into every bound tensor when it is made, writes only this graph's
+		// header, so graphs of one model can be compiled while others run.
 		s := p.Value.Shape()
-		gr.params[p.Name] = G.NewTensor(gr.g, dt, s.Dims(), G.WithShape(s...), G.WithName(p.Name), G.WithValue(p.Value))
+		v := tensor.New(tensor.WithShape(s...), tensor.WithBacking(p.Value.Data()))
+		gr.params[p.Name] = G.NewTensor(gr.g, dt, s.Dims(), G.WithShape(s...), G.WithName(p.Name), G.WithValue(v))
 	}
 	logitsOf := map[*node]*G.Node{}
 	for _, n := range m.nodes {

@@ -43,6 +43,14 @@
 // the lowest trainable layer is built. A frozen BatchNorm runs in inference mode in
 // training graphs too (Keras's rule).
 //
+// # Concurrency
+//
+// A [Graph] is for one goroutine at a time. [Model.Compile] is safe from any goroutine;
+// [Model.Predict], [Model.Acquire] and a [Predictor] (a snapshot that may serve while
+// its model trains) run inference from any number of goroutines, each on a graph of its
+// own, with exactly the results of serial calls. Training or changing a model must not
+// overlap any other use of it. [Model] lists the rules.
+//
 // # Errors
 //
 // Errors name the place: `nn: layer "conv2d_1" (Conv2D): kernel 3x3 larger than padded

@@ -238,6 +238,7 @@ func init() {
 		"GlobalMaxPooling2D": globalMaxPoolKind,
 		"DepthwiseConv2D":    depthwiseKind,
 		"SeparableConv2D":    separableKind,
+		"UpSampling2D":       upsampleKind,
 		"Concatenate":        concatenateKind,
 		"Multiply":           multiplyKind,
 		"Average":            averageKind,

@@ -87,7 +87,7 @@ func (m *Model) SetLoss(output string, l Loss, weight float64) error {
 		m.losses = map[*node]OutputLoss{}
 	}
 	m.losses[n] = OutputLoss{Output: output, Loss: l, Weight: weight}
-	m.cache = map[compileKey]*Graph{}
+	m.dropGraphs()
 	return nil
 }
 

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -30,6 +31,16 @@ func (n *node) String() string { return fmt.Sprintf("layer %q (%s)", n.name, n.l
 
 // Model is a network: layers wired into a directed acyclic graph from one or more inputs
 // to one or more outputs, and their parameters. Make one with [Sequential] or a [Builder].
+//
+// # Concurrency
+//
+// Reading a model (Name, shapes, Layers, Params, Spec, Summary) and the inference calls
+// [Model.Compile], [Model.Acquire], [Model.Release] and [Model.Predict] are safe from any
+// number of goroutines at once. Calls that change the model ([Model.Initialize],
+// [Model.SetDType], [Model.Freeze], [Model.Unfreeze], loading weights into it) and
+// training steps (a [Train] graph's Run, an optimizer's Step), which write the parameters
+// in place, must not overlap any other use of the model. To serve a model while it
+// trains, serve a snapshot: [NewPredictor] copies the parameters.
 type Model struct {
 	name    string
 	nodes   []*node // topological order; nodes[0] is the first input
@@ -41,7 +52,10 @@ type Model struct {
 	byName  map[string]*Param
 	dtype   tensor.Dtype
 	seed    uint64
-	cache   map[compileKey]*Graph
+
+	mu    sync.Mutex // guards cache and pool
+	cache map[compileKey]*compileEntry
+	pool  *graphPool // eval graphs for Acquire and Predict, made on first use
 }
 
 // Name is the model's name.
@@ -319,7 +333,7 @@ func (b *Builder) Model(outputs ...Tensor) (*Model, error) {
 		return nil, errors.Errorf("nn: model %q: no output given", st.name)
 	}
 	m := &Model{name: st.name, byName: map[string]*Param{}, dtype: tensor.Float32,
-		cache: map[compileKey]*Graph{}}
+		cache: map[compileKey]*compileEntry{}}
 	// Keep only the layers the outputs depend on, in the order they were placed.
 	needed := map[*node]bool{}
 	var mark func(n *node)

@@ -56,6 +56,11 @@ func modernLayerCases() []modernLayersCase {
 		{"depthwise_conv2d/mult0", Shape{4, 4, 2}, DepthwiseConv2D(3, DepthMultiplier(0)), nil, `depth multiplier 0 must be positive`},
 		{"depthwise_conv2d/flat", Shape{4}, DepthwiseConv2D(3), nil, `input (None, 4) is not an image`},
 		{"depthwise_conv2d/softmax", Shape{4, 4, 2}, DepthwiseConv2D(3, Activation(Softmax)), nil, `softmax needs a flat output`},
+		{"up_sampling2d/2", Shape{3, 4, 2}, UpSampling2D(2), Shape{6, 8, 2}, ""},
+		{"up_sampling2d/bilinear", Shape{3, 4, 2}, UpSampling2D(1, Size(3, 2), Interpolation(Bilinear)), Shape{9, 8, 2}, ""},
+		{"up_sampling2d/zero", Shape{3, 4, 2}, UpSampling2D(0), nil, `layer "up_sampling2d" (UpSampling2D): size 0 must be positive`},
+		{"up_sampling2d/bicubic", Shape{3, 4, 2}, UpSampling2D(2, Interpolation("bicubic")), nil, `interpolation "bicubic" is not "nearest" or "bilinear"`},
+		{"up_sampling2d/flat", Shape{3}, UpSampling2D(2), nil, `input (None, 3) is not an image`},
 		{"separable_conv2d/same", Shape{8, 8, 3}, SeparableConv2D(5, 3, Padding(Same)), Shape{8, 8, 5}, ""},
 		{"separable_conv2d/mult2/s2", Shape{8, 8, 3}, SeparableConv2D(4, 3, Strides(2), DepthMultiplier(2), UseBias(false)), Shape{3, 3, 4}, ""},
 		{"separable_conv2d/filters0", Shape{8, 8, 3}, SeparableConv2D(0, 3), nil, `layer "separable_conv2d" (SeparableConv2D): filters 0 must be positive`},
@@ -101,6 +106,10 @@ func modernModel(t *testing.T) *Model {
 	y = b.Apply(Conv2D(3, 3, Activation(ReLU6)), y)
 	y = b.Apply(DepthwiseConv2D(3, Padding(Same), DepthMultiplier(2), Activation(GELU)), y)
 	y = b.Apply(SeparableConv2D(3, 3, Padding(Same), Strides(2), Activation(Swish)), y)
+	y = b.Apply(UpSampling2D(2, Interpolation(Bilinear)), y)
+	y = b.Apply(Conv2D(3, 3, Strides(2), Padding(Same)), y)
+	y = b.Apply(UpSampling2D(1, Size(1, 2)), y)
+	y = b.Apply(Cropping2D(0, Crop(0, 0, 1, 2)), y)
 	y = b.Apply(ZeroPadding2D(0, ExplicitPadding(1, 2, 1, 2)), y)
 	y = b.Apply(Activate(ELU), y)
 	y = b.Apply(Cropping2D(0, Crop(1, 0, 0, 1)), y)
@@ -132,7 +141,7 @@ func TestModernLayersSummaryDOTSpec(t *testing.T) {
 	flat := strings.Join(strings.Fields(sum), " ")
 	for _, row := range []string{
 		"zero_padding2d (ZeroPadding2D) (None, 8, 8, 2) 0 -",
-		"cropping2d (Cropping2D) (None, 5, 5, 3) 0 -",
+		"cropping2d_1 (Cropping2D) (None, 5, 5, 3) 0 -",
 		"depthwise_conv2d (DepthwiseConv2D) (None, 6, 6, 6) 60 Y",
 		"separable_conv2d (SeparableConv2D) (None, 3, 3, 3) 75 Y",
 		"activation_1 (Activation) (None, 5, 5, 3) 0 -",
@@ -148,7 +157,7 @@ func TestModernLayersSummaryDOTSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, label := range []string{"ZeroPadding2D 1", "Cropping2D 1,0,0,1", "Activation axis -1 softmax", "Conv2D 3x3 relu6", "GlobalMaxPooling2D", "Reshape 1 1 3", "Activation swish", "Dense gelu", "DepthwiseConv2D 3x3 x2 gelu", "SeparableConv2D 3x3 /2 swish"} {
+	for _, label := range []string{"ZeroPadding2D 1", "Cropping2D 1,0,0,1", "Activation axis -1 softmax", "Conv2D 3x3 relu6", "GlobalMaxPooling2D", "Reshape 1 1 3", "Activation swish", "Dense gelu", "DepthwiseConv2D 3x3 x2 gelu", "SeparableConv2D 3x3 /2 swish", "UpSampling2D 2x2 bilinear", "UpSampling2D 1x2"} {
 		if !strings.Contains(string(layers), label) {
 			t.Errorf("layer diagram has no %q", label)
 		}
@@ -163,7 +172,7 @@ func TestModernLayersSummaryDOTSpec(t *testing.T) {
 	}
 	for _, op := range []string{"ZeroPad2D", "Crop2D", "relu6Backward", "eluBackward", "geluBackward", "swishBackward",
 		`Softmax\n2x3x5x5 axis:1`, `SoftmaxBackward\n2x3x5x5 axis:1`, "GlobalMaxPool2DBackward", `Reshape\n(2, 3)->(2, 3, 1, 1)`,
-		"DepthwiseConv2D\\n", "DepthwiseConv2DBackwardInput", "DepthwiseConv2DBackwardKernel"} {
+		"DepthwiseConv2D\\n", "DepthwiseConv2DBackwardInput", "DepthwiseConv2DBackwardKernel", "Upsample2DBackward", "s:2x2 bilinear"} {
 		if !strings.Contains(string(ops), op) {
 			t.Errorf("op diagram has no %q", op)
 		}
@@ -194,6 +203,8 @@ func modernSpecModel() (*Model, error) {
 		Activate(Softmax, Axis(1)),
 		Activate(ReLU6),
 		Activate(GELU),
+		UpSampling2D(2, Size(2, 1), Interpolation(Bilinear)),
+		UpSampling2D(2),
 		Reshape(Shape{-1, 2, 3}),
 		Activate(Swish),
 		GlobalMaxPool2D(),

@@ -75,7 +75,9 @@ type Config struct {
 	Cropping    []int        `json:"cropping,omitempty"`     // Cropping2D: top, bottom, left, right
 	TargetShape []int        `json:"target_shape,omitempty"` // Reshape
 	// DepthMultiplier is a depthwise convolution's filters per input channel (default 1).
-	DepthMultiplier int `json:"depth_multiplier,omitempty"`
+	DepthMultiplier int               `json:"depth_multiplier,omitempty"`
+	Size            []int             `json:"size,omitempty"`          // UpSampling2D: height and width factors
+	Interpolation   InterpolationMode `json:"interpolation,omitempty"` // UpSampling2D
 	optionsUsed     []string
 }
 

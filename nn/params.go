@@ -133,7 +133,7 @@ func (m *Model) SetDType(dt tensor.Dtype) error {
 	for _, p := range m.params {
 		m.setValues(p, values(p))
 	}
-	m.cache = map[compileKey]*Graph{}
+	m.dropGraphs()
 	return nil
 }
 

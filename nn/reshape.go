@@ -167,6 +167,15 @@ func describeMore(kind string, c Config) []string {
 		return edges(c.Pads)
 	case "Cropping2D":
 		return edges(c.Cropping)
+	case "UpSampling2D":
+		out := []string{}
+		if len(c.Size) == 2 {
+			out = append(out, fmt.Sprintf("%dx%d", c.Size[0], c.Size[1]))
+		}
+		if c.Interpolation == Bilinear {
+			out = append(out, string(Bilinear))
+		}
+		return out
 	case "Reshape":
 		return []string{strings.Trim(fmt.Sprint(c.TargetShape), "[]")}
 	case "Activation":

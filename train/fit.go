@@ -87,6 +87,10 @@ type Callback interface {
 // parameters are updated in place. A NaN or infinite loss stops training with an error
 // naming the epoch and batch; cancelling ctx stops after the current batch with
 // [ErrInterrupted]. The returned history holds every completed epoch, also on error.
+//
+// Fit writes m's parameters at every step, so nothing else may use m while it runs
+// (no Predict, Evaluate or Compile from another goroutine); an [nn.Predictor] made from
+// m before or between Fit calls may answer meanwhile, since it holds a copy.
 func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*History, error) {
 	cfg.defaults()
 	h := cfg.History
@@ -307,6 +311,8 @@ type Evaluation struct {
 }
 
 // Evaluate runs m in inference mode over ds in batches of batchSize (default 32 when 0).
+// It runs on graphs lent by [nn.Model.Acquire], so several goroutines may evaluate or
+// predict with one model at once (but not while it trains).
 func Evaluate(m *nn.Model, ds *data.Dataset, batchSize int) (*Evaluation, error) {
 	if batchSize == 0 {
 		batchSize = 32
@@ -329,11 +335,12 @@ func Evaluate(m *nn.Model, ds *data.Dataset, batchSize int) (*Evaluation, error)
 	var lossSum float64
 	for it.Next() {
 		b := it.Batch()
-		gr, err := m.Compile(b.Size, nn.Eval)
+		gr, err := m.Acquire(b.Size)
 		if err != nil {
 			return nil, err
 		}
 		if err := gr.Run(batchTensor(m, b), b.Labels[:b.Size]); err != nil {
+			m.Release(gr)
 			return nil, errors.Wrapf(err, "train: evaluating %s", ds.Name)
 		}
 		lossSum += gr.Loss() * float64(b.Size)
@@ -341,6 +348,7 @@ func Evaluate(m *nn.Model, ds *data.Dataset, batchSize int) (*Evaluation, error)
 		for r, l := range b.Labels[:b.Size] {
 			ev.Confusion[l][argmax(out, r, k)]++
 		}
+		m.Release(gr)
 		ev.Images += b.Size
 	}
 	correct := 0
@@ -369,22 +377,27 @@ type Prediction struct {
 }
 
 // Predict returns class probabilities for n images given in x as NHWC float32 values
-// (already normalised like the training data).
+// (already normalised like the training data). It is safe for concurrent use
+// ([nn.Model.Predict]), but not while m trains: serve a training model through an
+// [nn.Predictor].
 func Predict(m *nn.Model, x []float32, n int) ([]Prediction, error) {
 	in := m.InputShape()
 	if n <= 0 || len(x) != n*in.Size() {
 		return nil, errors.Errorf("train: predict: %d values for %d images of %v", len(x), n, in)
 	}
-	gr, err := m.Compile(n, nn.Eval)
+	shape := append(tensor.Shape{n}, in...)
+	out, err := m.Predict(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(x)))
 	if err != nil {
 		return nil, err
 	}
-	shape := append(tensor.Shape{n}, in...)
-	if err := gr.Run(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(x)), nil); err != nil {
-		return nil, err
-	}
-	out := gr.Output()
-	k := out.Shape()[1]
+	return Predictions(out), nil
+}
+
+// Predictions sorts the rows of a [n, classes] probability tensor (what
+// [nn.Model.Predict] and [nn.Predictor.Predict] return for a classifier) into
+// [Prediction]s.
+func Predictions(out *tensor.Dense) []Prediction {
+	n, k := out.Shape()[0], out.Shape()[1]
 	preds := make([]Prediction, n)
 	for r := range preds {
 		p := Prediction{Probs: make([]float64, k), Top: make([]int, k)}
@@ -400,7 +413,7 @@ func Predict(m *nn.Model, x []float32, n int) ([]Prediction, error) {
 		sortByProb(p.Top, p.Probs)
 		preds[r] = p
 	}
-	return preds, nil
+	return preds
 }
 
 func sortByProb(idx []int, probs []float64) {

@@ -12,6 +12,11 @@ import (
 )
 
 // Optimizer updates parameters from their gradients.
+//
+// An optimizer belongs to one training run: its state (momentum, Adam's moments and step
+// counts) changes at every Step, so none of the optimizers here is safe for concurrent
+// use, and a Step writes the parameters in place, which no other use of the model may
+// overlap (see [nn.Model]).
 type Optimizer interface {
 	// Step applies one update with learning rate lr to each parameter, in place.
 	Step(params []*nn.Param, grads []*tensor.Dense, lr float64) error
@@ -93,6 +98,7 @@ func part(s []float64, lo, hi int) []float64 {
 
 // SGD is stochastic gradient descent with optional momentum, Nesterov momentum and
 // decoupled-from-nothing L2 weight decay (added to the gradient, as torch.optim.SGD does).
+// It is not safe for concurrent use (see [Optimizer]).
 type SGD struct {
 	Momentum    float64
 	Nesterov    bool
@@ -183,7 +189,7 @@ func (o *SGD) State() map[string][]float64 { return o.state.copyOut() }
 func (o *SGD) SetState(s map[string][]float64) error { o.state.copyIn(s); return nil }
 
 // Adam is Adam with Keras's defaults: Beta1 0.9, Beta2 0.999, Epsilon 1e-7 (zero fields
-// take these).
+// take these). It is not safe for concurrent use (see [Optimizer]).
 type Adam struct {
 	Beta1, Beta2, Epsilon float64
 	state                 slots
@@ -298,7 +304,7 @@ func cutSuffix(s, suffix string) (string, bool) {
 }
 
 // RMSprop keeps a moving average of squared gradients: Rho 0.9 and Epsilon 1e-7 by default
-// (Keras's), optional Momentum.
+// (Keras's), optional Momentum. It is not safe for concurrent use (see [Optimizer]).
 type RMSprop struct {
 	Rho, Epsilon, Momentum float64
 	state                  slots

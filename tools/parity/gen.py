@@ -612,6 +612,21 @@ def c_depthwise_rect_explicit(name):
     depthwise_case(name, 2, 2, 6, 7, 2, (2, 3), (1, 2), [1, 0, 2, 1])
 
 
+def c_upsample_nearest(name):
+    unary_case(name, "upsample2d", {"size": [2, 3], "interpolation": "nearest"},
+               lambda x: F.interpolate(x, scale_factor=(2, 3), mode="nearest"), randn(2, 3, 4, 5))
+
+
+def c_upsample_bilinear(name):
+    unary_case(name, "upsample2d", {"size": [2, 2], "interpolation": "bilinear"},
+               lambda x: F.interpolate(x, scale_factor=(2, 2), mode="bilinear", align_corners=False), randn(2, 3, 4, 5))
+
+
+def c_upsample_bilinear_rect(name):
+    unary_case(name, "upsample2d", {"size": [3, 2], "interpolation": "bilinear"},
+               lambda x: F.interpolate(x, scale_factor=(3, 2), mode="bilinear", align_corners=False), randn(1, 2, 3, 4))
+
+
 def c_global_maxpool(name):
     unary_case(name, "global_maxpool2d", {}, lambda x: F.adaptive_max_pool2d(x, 1).flatten(1), randn(2, 3, 4, 5))
 
@@ -841,6 +856,9 @@ CASES = [
     ("crop2d", c_crop2d),
     ("reshape", c_reshape),
     ("global_maxpool", c_global_maxpool),
+    ("upsample_nearest", c_upsample_nearest),
+    ("upsample_bilinear", c_upsample_bilinear),
+    ("upsample_bilinear_rect", c_upsample_bilinear_rect),
     ("depthwise_same_s1", c_depthwise_same_s1),
     ("depthwise_valid_s2_mult2", c_depthwise_valid_s2_mult2),
     ("depthwise_same_s2_asym", c_depthwise_same_s2_asym),
