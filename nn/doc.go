@@ -11,7 +11,8 @@
 // them, such as residual blocks (a branch joined by [Add]) grouped into named nested blocks
 // ([Builder.Block]). Both return a [Model]: a specification plus named parameters. A
 // Builder's model may have several inputs and outputs, each output with its own [Loss]
-// and weight ([Model.SetLoss]); [Graph.RunMulti] feeds it.
+// and weight ([Model.SetLoss]); [Graph.RunMulti] feeds it. [Builder.Call] places a whole
+// model (a pretrained backbone, say) as one layer of another.
 //
 // Shapes are inferred and checked when the model is built, so a bad configuration (a
 // kernel larger than its padded input, an Add of different shapes, Dense on an image,

@@ -48,6 +48,7 @@ type Model struct {
 	outputs []*node // in the order given to Builder.Model
 	output  *node   // outputs[0]
 	losses  map[*node]OutputLoss
+	nested  []string // blocks that hold a whole model placed by Builder.Call
 	params  []*Param
 	byName  map[string]*Param
 	dtype   tensor.Dtype
@@ -149,6 +150,7 @@ type buildState struct {
 	names  map[string]bool
 	counts map[string]int
 	params int // values of all parameters declared so far, bounded by maxParams
+	nested []string
 	err    error
 }
 
@@ -365,6 +367,14 @@ func (b *Builder) Model(outputs ...Tensor) (*Model, error) {
 			m.params = append(m.params, n.params...)
 			if n.layer.kind == "InputLayer" {
 				m.inputs = append(m.inputs, n)
+			}
+		}
+	}
+	for _, p := range st.nested {
+		for _, n := range m.nodes {
+			if strings.HasPrefix(n.name, p+"/") {
+				m.nested = append(m.nested, p)
+				break
 			}
 		}
 	}

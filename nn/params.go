@@ -138,8 +138,10 @@ func (m *Model) SetDType(dt tensor.Dtype) error {
 }
 
 // Freeze marks the named layers' parameters not trainable. A name ending in "/" is a
-// prefix and freezes every layer under it ("stage1/"). It fails, changing nothing, if a
-// name matches no layer.
+// prefix and freezes every layer under it ("stage1/"); so does the name of a block or of
+// a nested model ([Builder.Call]) that is not itself a layer ("resnet-small"). A frozen
+// BatchNorm runs in inference mode (Keras's rule). It fails, changing nothing, if a name
+// matches no layer.
 func (m *Model) Freeze(layers ...string) error { return m.setTrainable(false, layers) }
 
 // Unfreeze makes the named layers' parameters trainable again (moving statistics stay
@@ -149,13 +151,22 @@ func (m *Model) Unfreeze(layers ...string) error { return m.setTrainable(true, l
 func (m *Model) setTrainable(on bool, layers []string) error {
 	var hit []*node
 	for _, name := range layers {
-		found := false
+		before := len(hit)
 		for _, n := range m.nodes[1:] {
-			if n.name == name || (strings.HasSuffix(name, "/") && strings.HasPrefix(n.name, name)) {
+			if n.name == name {
 				hit = append(hit, n)
-				found = true
 			}
 		}
+		if len(hit) == before {
+			// A prefix ("stage1/"), or a block or nested model named without the slash.
+			prefix := strings.TrimSuffix(name, "/") + "/"
+			for _, n := range m.nodes[1:] {
+				if strings.HasPrefix(n.name, prefix) {
+					hit = append(hit, n)
+				}
+			}
+		}
+		found := len(hit) > before
 		if !found {
 			return errors.Errorf("nn: model %q has no layer %q (layers: %s)", m.name, name, strings.Join(m.layerNames(), ", "))
 		}

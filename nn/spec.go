@@ -17,6 +17,8 @@ type Spec struct {
 	Outputs []string `json:"outputs,omitempty"`
 	// Losses holds the losses set with Model.SetLoss.
 	Losses []OutputLoss `json:"losses,omitempty"`
+	// Nested lists the blocks that hold a whole model placed by Builder.Call.
+	Nested []string `json:"nested,omitempty"`
 }
 
 // LayerSpec is one layer of a [Spec].
@@ -40,6 +42,7 @@ func (m *Model) Spec() Spec {
 			s.Losses = append(s.Losses, l)
 		}
 	}
+	s.Nested = append(s.Nested, m.nested...)
 	for _, n := range m.nodes {
 		ls := LayerSpec{Kind: n.layer.kind, Name: n.name, Config: n.layer.cfg}
 		ls.Config.Name = ""
@@ -126,6 +129,16 @@ func FromSpec(s Spec) (*Model, error) {
 	m, err := b.Model(outs...)
 	if err != nil {
 		return nil, err
+	}
+	for _, p := range s.Nested {
+		found := false
+		for _, n := range m.nodes {
+			found = found || strings.HasPrefix(n.name, p+"/")
+		}
+		if !found {
+			return nil, errors.Errorf("nn: model spec %q: nested model %q has no layers", s.Name, p)
+		}
+		m.nested = append(m.nested, p)
 	}
 	for _, l := range s.Losses {
 		if err := m.SetLoss(l.Output, l.Loss, l.Weight); err != nil {

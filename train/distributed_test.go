@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -30,6 +31,9 @@ type dpJob struct {
 	Out       string
 	DieRank   int // with DieStep > 0: that rank exits with status 7 after DieStep steps
 	DieStep   int
+	// With CancelStep > 0, rank CancelRank cancels its context after that step.
+	CancelRank, CancelStep int
+	InfBias                bool // rank 0's dense bias gets an infinity (broadcast to all)
 }
 
 const dpJobEnv = "CONVGRAPH_DP_JOB"
@@ -63,6 +67,9 @@ func (j dpJob) run(c train.Comm) (*nn.Model, *train.History, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if j.InfBias && (c == nil || c.Rank() == 0) {
+		m.Param("dense/bias").Value.Data().([]float32)[3] = float32(math.Inf(1))
+	}
 	opt, err := train.NewOptimizer(j.Optimizer)
 	if err != nil {
 		return nil, nil, err
@@ -71,6 +78,15 @@ func (j dpJob) run(c train.Comm) (*nn.Model, *train.History, error) {
 		Validation: s.Test.Take(200, 1), Comm: c}
 	if j.Optimizer == "adam" {
 		cfg.LR = 1e-3
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if j.CancelStep > 0 && c != nil && c.Rank() == j.CancelRank {
+		cfg.OnStep = func(epoch, step int) {
+			if step == j.CancelStep {
+				cancel()
+			}
+		}
 	}
 	if j.DieStep < 0 && c != nil && c.Rank() == j.DieRank {
 		cfg.BatchSize++
@@ -83,7 +99,7 @@ func (j dpJob) run(c train.Comm) (*nn.Model, *train.History, error) {
 			}
 		}
 	}
-	h, err := train.Fit(context.Background(), m, s.Train.Take(j.Images, 2), cfg)
+	h, err := train.Fit(ctx, m, s.Train.Take(j.Images, 2), cfg)
 	return m, h, err
 }
 
@@ -100,6 +116,11 @@ func fitRank() int {
 		return 1
 	}
 	m, h, err := j.run(c)
+	if errors.Is(err, train.ErrInterrupted) {
+		// Every rank must stop after the same step, so with the same weights.
+		fmt.Printf("rank %d: interrupted; %s\n", c.Rank(), weightsSum(m))
+		err = nil
+	}
 	if err != nil {
 		fmt.Printf("rank %d: %v\n", c.Rank(), err)
 		c.Abort(1)
@@ -113,6 +134,16 @@ func fitRank() int {
 		return 1
 	}
 	return 0
+}
+
+// weightsSum prints the sum of every weight, with all its digits.
+func weightsSum(m *nn.Model) string {
+	w := allValues(m)
+	var sum float64
+	for _, v := range w {
+		sum += v
+	}
+	return fmt.Sprintf("weights sum %.9g", sum)
 }
 
 func writeRun(prefix string, m *nn.Model, h *train.History) error {
@@ -284,5 +315,41 @@ func TestDataParallelRanksDisagree(t *testing.T) {
 	r := runJob(t, 2, j)
 	if r.Err == nil || !strings.Contains(r.Output, "the ranks disagree on the batch size") {
 		t.Fatalf("want a disagreement error, got %v:\n%s", r.Err, r.Output)
+	}
+}
+
+// A rank whose context is cancelled (Ctrl-C without mpirun, a deadline) stops every rank
+// after the same step, with ErrInterrupted and the same weights.
+func TestDataParallelInterruptStopsEveryRankTogether(t *testing.T) {
+	onePath(t)
+	j := dpJob{Model: "cnn", Optimizer: "sgd", Batch: 16, Epochs: 2, Images: 300, Out: t.TempDir(), CancelRank: 1, CancelStep: 5}
+	r := runJob(t, 2, j)
+	if r.Err != nil {
+		t.Fatalf("mpirun: %v\n%s", r.Err, r.Output)
+	}
+	var lines []string
+	for _, l := range strings.Split(r.Output, "\n") {
+		if strings.Contains(l, "interrupted;") {
+			lines = append(lines, l[strings.Index(l, ";"):])
+		}
+	}
+	if len(lines) != 2 || lines[0] != lines[1] {
+		t.Fatalf("want both ranks interrupted with the same weights:\n%s", r.Output)
+	}
+}
+
+// A diverging run stops on every rank at the same batch with the same error (rank 0's
+// infinite bias reaches rank 1 by the broadcast at the start).
+func TestDataParallelNaNStopsEveryRank(t *testing.T) {
+	onePath(t)
+	j := dpJob{Model: "cnn", Optimizer: "sgd", Batch: 16, Epochs: 1, Images: 300, Out: t.TempDir(), InfBias: true}
+	r := runJob(t, 2, j)
+	if r.Err == nil {
+		t.Fatalf("mpirun succeeded:\n%s", r.Output)
+	}
+	for rank := range 2 {
+		if !strings.Contains(r.Output, fmt.Sprintf("rank %d: train: epoch 1, batch ", rank)) || strings.Count(r.Output, "training diverged") != 2 {
+			t.Errorf("rank %d did not report the divergence:\n%s", rank, r.Output)
+		}
 	}
 }
