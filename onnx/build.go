@@ -105,6 +105,15 @@ func (l *layer) nnLayer(local string) *nn.Layer {
 		padding()
 		act()
 		return nn.Conv2D(l.filters, l.kernel[0], opts...)
+	case "DepthwiseConv2D", "SeparableConv2D":
+		opts = append(opts, nn.KernelSize(l.kernel[0], l.kernel[1]), nn.Strides(l.stride[0], l.stride[1]),
+			nn.Dilation(l.dilation[0], l.dilation[1]), nn.UseBias(l.bias), nn.DepthMultiplier(l.multiplier))
+		padding()
+		act()
+		if l.kind == "SeparableConv2D" {
+			return nn.SeparableConv2D(l.filters, l.kernel[0], opts...)
+		}
+		return nn.DepthwiseConv2D(l.kernel[0], opts...)
 	case "Dense":
 		opts = append(opts, nn.UseBias(l.bias))
 		act()

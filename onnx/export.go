@@ -265,6 +265,33 @@ func (e *exporter) layer(ls nn.LayerSpec, info nn.LayerInfo, ins []string, inSha
 			attrInts("kernel_shape", c.KernelSize...), attrInts("strides", s...), attrInts("dilations", d...),
 			attrInts("pads", p.Top, p.Left, p.Bottom, p.Right), attrInt("group", 1))
 		return e.activation(name, y, c.Activation, c.Alpha, false)
+	case "DepthwiseConv2D", "SeparableConv2D":
+		// A depthwise convolution is a Conv with one group per input channel; its kernel
+		// [C*M, 1, kh, kw] is that Conv's weight as it is.
+		s, d := pairOr(c.Strides, 1), pairOr(c.Dilation, 1)
+		p := pads(c, inShapes[0], c.KernelSize, s, d)
+		sep := ls.Kind == "SeparableConv2D"
+		args := []string{ins[0], param("depthwise_kernel")}
+		if hasParam("bias") && !sep {
+			args = append(args, param("bias"))
+		}
+		dwName, dwValue := name, e.step(name, "conv", c.Activation)
+		if sep {
+			dwName, dwValue = name+"/depthwise", name+"/depthwise"
+		}
+		y := e.add("Conv", dwName, dwValue, args,
+			attrInts("kernel_shape", c.KernelSize...), attrInts("strides", s...), attrInts("dilations", d...),
+			attrInts("pads", p.Top, p.Left, p.Bottom, p.Right), attrInt("group", inShapes[0][2]))
+		if sep {
+			args = []string{y, param("pointwise_kernel")}
+			if hasParam("bias") {
+				args = append(args, param("bias"))
+			}
+			y = e.add("Conv", name, e.step(name, "conv", c.Activation), args,
+				attrInts("kernel_shape", 1, 1), attrInts("strides", 1, 1), attrInts("dilations", 1, 1),
+				attrInts("pads", 0, 0, 0, 0), attrInt("group", 1))
+		}
+		return e.activation(name, y, c.Activation, c.Alpha, false)
 	case "Dense":
 		args := []string{ins[0], param("kernel")}
 		if hasParam("bias") {

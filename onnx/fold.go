@@ -299,9 +299,10 @@ func (im *importer) sliceConst(a attrs, cs []*constant) (*constant, error) {
 	if len(starts) != len(ends) || axes != nil && len(axes) != len(starts) || steps != nil && len(steps) != len(starts) {
 		return nil, errors.New("starts, ends, axes and steps differ in length")
 	}
-	lo, hi, st := make([]int, rank), append([]int(nil), data.shape...), make([]int, rank)
-	for i := range st {
-		st[i] = 1
+	// Per axis: the first index, the step and the count of indices taken.
+	first, step, shape := make([]int, rank), make([]int, rank), append([]int(nil), data.shape...)
+	for k := range step {
+		step[k] = 1
 	}
 	for i := range starts {
 		ax := int64(i)
@@ -312,28 +313,34 @@ func (im *importer) sliceConst(a attrs, cs []*constant) (*constant, error) {
 		if err != nil {
 			return nil, err
 		}
-		step := int64(1)
+		st := int64(1)
 		if steps != nil {
-			step = steps[i]
+			st = steps[i]
 		}
-		if step != 1 {
-			return nil, errors.Errorf("step %d is not supported", step)
+		if st == 0 || st > 1<<30 || st < -(1<<30) {
+			return nil, errors.Errorf("step %d is not valid", st)
 		}
 		dim := int64(data.shape[k])
-		clamp := func(v int64) int {
-			if v < 0 {
-				v += dim
+		lo, hi := starts[i], ends[i]
+		if lo < 0 {
+			lo += dim
+		}
+		if hi < 0 {
+			hi += dim
+		}
+		var count int64
+		if st > 0 {
+			lo, hi = max(0, min(lo, dim)), max(0, min(hi, dim))
+			if hi > lo {
+				count = (hi - lo + st - 1) / st
 			}
-			return int(max(0, min(v, dim)))
+		} else {
+			lo, hi = max(0, min(lo, dim-1)), max(-1, min(hi, dim-1))
+			if lo > hi {
+				count = (lo - hi - st - 1) / -st
+			}
 		}
-		lo[k], hi[k] = clamp(starts[i]), clamp(ends[i])
-		if hi[k] < lo[k] {
-			hi[k] = lo[k]
-		}
-	}
-	shape := make([]int, rank)
-	for k := range shape {
-		shape[k] = hi[k] - lo[k]
+		first[k], step[k], shape[k] = int(lo), int(st), int(count)
 	}
 	n, err := numel(toInt64(shape))
 	if err != nil {
@@ -344,7 +351,7 @@ func (im *importer) sliceConst(a attrs, cs []*constant) (*constant, error) {
 	for j := range idx {
 		src := 0
 		for k := 0; k < rank; k++ {
-			src += (j/ost[k]%shape[k] + lo[k]) * ist[k]
+			src += (first[k] + (j/ost[k]%shape[k])*step[k]) * ist[k]
 		}
 		idx[j] = src
 	}

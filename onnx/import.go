@@ -124,6 +124,7 @@ type layer struct {
 	out        *value // its output value, as last set
 
 	filters, units int
+	multiplier     int // DepthwiseConv2D, SeparableConv2D
 	kernel, stride [2]int
 	dilation, pool [2]int
 	pads           [4]int // top, bottom, left, right
@@ -629,11 +630,17 @@ func (im *importer) conv(n *pb.NodeProto, a attrs, ins []*value) ([]*value, erro
 	if len(w.shape) != 4 || w.isInt {
 		return nil, errors.Errorf("the weight has shape %v; want [filters, channels, kh, kw] floats", w.shape)
 	}
-	if g := a.int("group", 1); g != 1 {
-		return nil, errors.Errorf("group %d: grouped and depthwise convolutions have no convgraph layer yet", g)
-	}
 	f, c, kh, kw := w.shape[0], w.shape[1], w.shape[2], w.shape[3]
-	if c != x.shape[2] {
+	group := a.int("group", 1)
+	depthwise := false
+	switch {
+	case group == 1:
+	case group == int64(x.shape[2]) && c == 1 && f%x.shape[2] == 0:
+		depthwise = true
+	default:
+		return nil, errors.Errorf("group %d: convgraph has depthwise convolutions (group = input channels) but not other groupings", group)
+	}
+	if !depthwise && c != x.shape[2] {
 		return nil, errors.Errorf("the weight has %d input channels, the input %d", c, x.shape[2])
 	}
 	if f <= 0 || kh <= 0 || kw <= 0 {
@@ -665,10 +672,28 @@ func (im *importer) conv(n *pb.NodeProto, a attrs, ins []*value) ([]*value, erro
 			return nil, errors.Errorf("the bias has %d values for %d filters", b.size(), f)
 		}
 	}
-	nl := im.newLayer(n, "Conv2D", x)
+	if sep := x.src; !depthwise && sep != nil && sep.kind == "DepthwiseConv2D" && fusable(x, "DepthwiseConv2D") && !sep.bias &&
+		(sep.act == "" || sep.act == nn.Linear) && kh == 1 && kw == 1 && l.stride == [2]int{1, 1} && l.dilation == [2]int{1, 1} && l.pads == [4]int{} {
+		// A depthwise convolution without bias, then a 1x1 one: Keras's SeparableConv2D.
+		sep.kind, sep.filters, sep.name, sep.node = "SeparableConv2D", f, im.layerName(n), n.GetName()
+		sep.params["pointwise_kernel"] = w.floats()
+		if b != nil {
+			sep.bias = true
+			sep.params["bias"] = b.floats()
+		}
+		return im.output(sep, vImage, nn.Shape{oh, ow, f}), nil
+	}
+	kind, key := "Conv2D", "kernel"
+	if depthwise {
+		kind, key = "DepthwiseConv2D", "depthwise_kernel"
+	}
+	nl := im.newLayer(n, kind, x)
 	*nl = layer{name: nl.name, kind: nl.kind, node: nl.node, inputs: nl.inputs, params: nl.params,
 		kernel: l.kernel, filters: f, stride: l.stride, dilation: l.dilation, pads: l.pads}
-	nl.params["kernel"] = w.floats() // OIHW, convgraph's layout
+	if depthwise {
+		nl.filters, nl.multiplier = 0, f/x.shape[2]
+	}
+	nl.params[key] = w.floats() // OIHW ([C*M, 1, kh, kw] for depthwise), convgraph's layout
 	if b != nil {
 		nl.bias = true
 		nl.params["bias"] = b.floats()
@@ -888,7 +913,7 @@ func (im *importer) activation(n *pb.NodeProto, a attrs, ins []*value) ([]*value
 		out[0].base = x
 		return out, nil
 	}
-	if fusable(x, "Conv2D", "Dense") && (x.src.act == "" || x.src.act == nn.Linear) && (act != nn.Softmax || x.src.kind == "Dense") {
+	if fusable(x, "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense") && (x.src.act == "" || x.src.act == nn.Linear) && (act != nn.Softmax || x.src.kind == "Dense") {
 		l := x.src
 		l.act, l.alpha = act, alpha
 		return im.output(l, x.kind, x.shape), nil
@@ -1308,7 +1333,7 @@ func (im *importer) arith(n *pb.NodeProto, ins []*value) ([]*value, error) {
 			return im.output(x.src, x.kind, x.shape), nil
 		}
 	}
-	if !fusable(x, "Conv2D", "Dense", "BatchNormalization") || x.src.act != "" && x.src.act != nn.Linear {
+	if !fusable(x, "Conv2D", "DepthwiseConv2D", "Dense", "BatchNormalization") || x.src.act != "" && x.src.act != nn.Linear {
 		return nil, errors.Errorf("%s by a constant must follow a Conv, Gemm, MatMul or BatchNormalization whose output nothing else reads", op)
 	}
 	l := x.src
@@ -1337,10 +1362,14 @@ func (im *importer) arith(n *pb.NodeProto, ins []*value) ([]*value, error) {
 			}
 		}
 		switch l.kind {
-		case "Conv2D": // kernel [F, C, kh, kw]: filter f scaled
-			per := len(l.params["kernel"]) / ch
-			for i := range l.params["kernel"] {
-				l.params["kernel"][i] *= s[i/per]
+		case "Conv2D", "DepthwiseConv2D": // kernel [F, C, kh, kw] or [C*M, 1, kh, kw]: filter f scaled
+			key := "kernel"
+			if l.kind == "DepthwiseConv2D" {
+				key = "depthwise_kernel"
+			}
+			per := len(l.params[key]) / ch
+			for i := range l.params[key] {
+				l.params[key][i] *= s[i/per]
 			}
 		case "Dense": // kernel [K, units]: column u scaled
 			for i := range l.params["kernel"] {
@@ -1429,7 +1458,7 @@ func (im *importer) gelu(n *pb.NodeProto, op string, ins []*value) (out []*value
 		return []*value{{kind: vGelu, stage: 4, base: base}}, true, nil
 	case op == "Mul" && a.c == nil && a.kind == vGelu && a.stage == 4 && scalarIs(b.c, 0.5):
 		x := a.base
-		if x.src != nil && x.src.out == x && x.uses == 2 && (x.src.kind == "Conv2D" || x.src.kind == "Dense") && (x.src.act == "" || x.src.act == nn.Linear) {
+		if x.src != nil && x.src.out == x && x.uses == 2 && convLike(x.src.kind) && (x.src.act == "" || x.src.act == nn.Linear) {
 			x.src.act = nn.GELU
 			return im.output(x.src, x.kind, x.shape), true, nil
 		}
@@ -1455,7 +1484,7 @@ func (im *importer) swish(a, b *value) []*value {
 	if !(s.src != nil && s.src.kind == "Activation" && s.src.act == nn.Sigmoid && s.base == x && s.uses == 1) {
 		return nil
 	}
-	if x.src != nil && x.src.out == x && x.uses == 2 && (x.src.kind == "Conv2D" || x.src.kind == "Dense") && (x.src.act == "" || x.src.act == nn.Linear) {
+	if x.src != nil && x.src.out == x && x.uses == 2 && convLike(x.src.kind) && (x.src.act == "" || x.src.act == nn.Linear) {
 		s.src.dead = true
 		x.src.act = nn.Swish
 		return im.output(x.src, x.kind, x.shape)
@@ -1585,4 +1614,9 @@ func (im *importer) slice(n *pb.NodeProto, a attrs, ins []*value) ([]*value, err
 	l := im.newLayer(n, "Cropping2D", x)
 	l.crop = crop
 	return im.output(l, vImage, nn.Shape{x.shape[0] - crop[0] - crop[1], x.shape[1] - crop[2] - crop[3], x.shape[2]}), nil
+}
+
+// convLike reports whether a layer kind takes an activation of its own.
+func convLike(kind string) bool {
+	return kind == "Conv2D" || kind == "DepthwiseConv2D" || kind == "SeparableConv2D" || kind == "Dense"
 }

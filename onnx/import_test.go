@@ -10,8 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/convgraph/convgraph/nn"
 	"github.com/convgraph/convgraph/onnx"
+	"github.com/convgraph/convgraph/onnx/internal/onnxpb"
 	"github.com/convgraph/convgraph/zoo"
 )
 
@@ -61,7 +64,7 @@ func nhwc(x []float64, shape []int) ([]float32, []int) {
 }
 
 func TestImportPyTorchModels(t *testing.T) {
-	for _, name := range []string{"course_cnn", "resnet20", "resnet20_fused", "mixed", "tiny"} {
+	for _, name := range []string{"course_cnn", "resnet20", "resnet20_fused", "mobilenet", "mixed", "tiny", "modern"} {
 		t.Run(name, func(t *testing.T) {
 			m, info, c := loadTorch(t, name)
 			if info.InputLayout != "NCHW" || info.Opset != 13 || !strings.HasPrefix(info.Producer, "pytorch") {
@@ -74,6 +77,18 @@ func TestImportPyTorchModels(t *testing.T) {
 			}
 			closeTo(t, name, got, c.Output, 1e-4, 1e-5)
 		})
+	}
+}
+
+func TestImportUnsupportedOperator(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "prelu.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, _, err = onnx.Import(f)
+	if want := `onnx: node "/act/PRelu" (PRelu): operator PRelu has no convgraph mapping`; err == nil || err.Error() != want {
+		t.Errorf("error %v; want %s", err, want)
 	}
 }
 
@@ -94,17 +109,79 @@ func TestImportNames(t *testing.T) {
 	t.Log(m.Summary())
 }
 
-func TestImportUnsupported(t *testing.T) {
-	f, err := os.Open(filepath.Join("testdata", "mobilenet.onnx"))
+// Files convgraph cannot take give one-line errors naming the node, initializer or input.
+func TestImportErrors(t *testing.T) {
+	m, err := nn.Sequential("small", nn.Input(6, 6, 4),
+		nn.Conv2D(4, 3, nn.Name("conv"), nn.Activation(nn.ReLU)), nn.Flatten(nn.Name("flatten")), nn.Dense(3, nn.Name("head")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	_, _, err = onnx.Import(f)
-	if err == nil {
-		t.Fatal("no error")
+	good := exportBytes(t, m)
+	edit := func(f func(mp *onnxpb.ModelProto)) []byte {
+		var mp onnxpb.ModelProto
+		if err := proto.Unmarshal(good, &mp); err != nil {
+			t.Fatal(err)
+		}
+		f(&mp)
+		b, err := proto.Marshal(&mp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
 	}
-	t.Log(err)
+	nodeNamed := func(mp *onnxpb.ModelProto, name string) *onnxpb.NodeProto {
+		for _, n := range mp.Graph.Node {
+			if n.GetName() == name {
+				return n
+			}
+		}
+		t.Fatalf("no node %q", name)
+		return nil
+	}
+	for _, c := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"not protobuf", []byte("\xff\xff\xff"), "onnx: not an ONNX model (protobuf decoding failed)"},
+		{"no graph", edit(func(mp *onnxpb.ModelProto) { mp.Graph = nil }), "onnx: the model has no graph"},
+		{"unknown op", edit(func(mp *onnxpb.ModelProto) { nodeNamed(mp, "conv/relu").OpType = proto.String("LRN") }),
+			`onnx: node "conv/relu" (LRN): operator LRN has no convgraph mapping`},
+		{"other domain", edit(func(mp *onnxpb.ModelProto) { nodeNamed(mp, "conv/relu").Domain = proto.String("com.microsoft") }),
+			`onnx: node "conv/relu" (Relu): operator domain "com.microsoft" is not supported`},
+		{"group 2", edit(func(mp *onnxpb.ModelProto) {
+			for _, a := range nodeNamed(mp, "conv").Attribute {
+				if a.GetName() == "group" {
+					a.I = proto.Int64(2)
+				}
+			}
+		}), `onnx: node "conv" (Conv): group 2: convgraph has depthwise convolutions (group = input channels) but not other groupings`},
+		{"short weights", edit(func(mp *onnxpb.ModelProto) {
+			for _, t := range mp.Graph.Initializer {
+				if t.GetName() == "conv/kernel" {
+					t.RawData = t.RawData[:10]
+				}
+			}
+		}), `onnx: initializer "conv/kernel": raw data has 10 bytes for 144 values of 4 bytes`},
+		{"external data", edit(func(mp *onnxpb.ModelProto) {
+			mp.Graph.Initializer[0].DataLocation = onnxpb.TensorProto_EXTERNAL.Enum()
+		}), "its data is in an external file"},
+		{"huge dims", edit(func(mp *onnxpb.ModelProto) { mp.Graph.Initializer[0].Dims = []int64{1 << 40, 1 << 40} }),
+			"hold more than 268435456 values"},
+		{"missing input", edit(func(mp *onnxpb.ModelProto) { nodeNamed(mp, "flatten").Input[0] = "nowhere" }),
+			`onnx: node "flatten" (Flatten): input "nowhere" is computed by no earlier node`},
+		{"two outputs", edit(func(mp *onnxpb.ModelProto) { mp.Graph.Output = append(mp.Graph.Output, mp.Graph.Output[0]) }),
+			"the graph has 2 outputs"},
+		{"symbolic height", edit(func(mp *onnxpb.ModelProto) {
+			mp.Graph.Input[0].Type.GetTensorType().Shape.Dim[1].Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "H"}
+		}), `onnx: input "input": dimension 1 is "H"; convgraph needs fixed sizes but for the batch`},
+		{"no opset", edit(func(mp *onnxpb.ModelProto) { mp.OpsetImport = nil }), "imports no version of the default operator set"},
+	} {
+		_, _, err := onnx.Import(bytes.NewReader(c.b))
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error %v; want %q", c.name, err, c.want)
+		}
+	}
 }
 
 // Export then import gives a model with bit-identical outputs.

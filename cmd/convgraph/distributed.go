@@ -2,9 +2,7 @@ package main
 
 import (
 	"io"
-	"os"
 	"strconv"
-	"syscall"
 
 	"github.com/pkg/errors"
 	"github.com/spf13/pflag"
@@ -59,17 +57,6 @@ func (d *distributed) output(stdout, stderr io.Writer) (io.Writer, io.Writer) {
 		return stdout, stderr
 	}
 	return io.Discard, io.Discard
-}
-
-// stopSignals are the signals that stop training with a saved run: Ctrl-C, and under
-// mpirun also SIGTERM, which is how mpirun stops its ranks when it is interrupted. mpirun
-// sends SIGKILL odls_base_sigkill_timeout seconds later (1 by default): docs/distributed.md
-// says how to give the ranks the time to finish their step and save.
-func (d *distributed) stopSignals() []os.Signal {
-	if d == nil {
-		return []os.Signal{os.Interrupt}
-	}
-	return []os.Signal{os.Interrupt, syscall.SIGTERM}
 }
 
 // launcher and flag complete a command line that continues the run: "mpirun -np N " and

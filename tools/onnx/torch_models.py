@@ -22,11 +22,15 @@ and inputs, then rounded). The models are written the way PyTorch users write th
 - mobilenet: a MobileNet-style net: 3x3 depthwise (groups = channels) and 1x1 pointwise
   convolutions with batch norm and ReLU6 (Clip 0..6), global average pooling, a linear
   classifier.
+- modern: SiLU, GELU, ELU, ZeroPad2d, cropping by slicing, torch.cat, products,
+  differences and maxima of branches, AdaptiveMaxPool2d, a softmax over channels and a
+  view back to an image.
 - mixed: LeakyReLU, Sigmoid, Tanh, average pooling with padding, dilation, a
   non-square kernel, a MatMul followed by the Add of a bias, batch norm on vectors, and
   Mul, Sub and Div by constants after a convolution (which the importer folds into it).
 - tiny: a convolution, batch norm, ReLU, x.view(x.size(0), -1) and a linear layer in
-  under 1 KB: the fuzzer's seed.
+  2 KB: the fuzzer's seed.
+- prelu: a PReLU, which convgraph has no layer for: the error tests' example.
 
 Every model's batch-norm statistics and affine parameters are drawn at random (seeded),
 so that the tests see them. The output does not change between runs.
@@ -149,6 +153,27 @@ class Mixed(nn.Module):
         return self.fc2(x)
 
 
+class Modern(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pad = nn.ZeroPad2d((1, 0, 2, 1))
+        self.conv1 = nn.Conv2d(3, 8, 3)
+        self.conv2 = nn.Conv2d(8, 8, 1)
+        self.conv3 = nn.Conv2d(8, 8, 1)
+        self.pool = nn.AdaptiveMaxPool2d(1)
+        self.fc = nn.Linear(16 + 8, 5)
+
+    def forward(self, x):
+        x = F.silu(self.conv1(self.pad(x)))
+        x = x[:, :, 1:-1, 1:]
+        a = F.gelu(self.conv2(x))
+        b = F.elu(self.conv3(x), 0.5)
+        y = torch.cat([a * b, torch.max(a, b) - b], 1)
+        y = torch.softmax(y, 1)
+        g = self.pool(y).flatten(1)
+        return self.fc(torch.cat([g, self.pool(x).flatten(1)], 1))
+
+
 class Tiny(nn.Module):
     def __init__(self):
         super().__init__()
@@ -159,6 +184,16 @@ class Tiny(nn.Module):
     def forward(self, x):
         x = F.relu(self.bn(self.conv(x)))
         return self.fc(x.view(x.size(0), -1))
+
+
+class WithPReLU(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.act = nn.PReLU()
+
+    def forward(self, x):
+        return torch.flatten(self.act(self.conv(x)), 1)
 
 
 def randomize_bn(model, gen):
@@ -214,6 +249,10 @@ def main():
     write("mixed", Mixed(), (3, 15, 14))
     torch.manual_seed(5)
     write("tiny", Tiny(), (2, 7, 5))
+    torch.manual_seed(7)
+    write("modern", Modern(), (3, 9, 8))
+    torch.manual_seed(6)
+    write("prelu", WithPReLU(), (1, 6, 6))
 
 
 if __name__ == "__main__":
