@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -53,6 +54,9 @@ func newEval() *cobra.Command {
 			}
 			split, err := df.load(saved.Model, saved.Seed, c.ErrOrStderr())
 			if err != nil {
+				return err
+			}
+			if err := sameClasses(ckpt, saved.Extra, split.Test); err != nil {
 				return err
 			}
 			ev, err := train.Evaluate(saved.Model, split.Test, batch)
@@ -157,6 +161,21 @@ func newPredict() *cobra.Command {
 	c.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint written by train (model.safetensors)")
 	c.Flags().IntVar(&top, "top", 3, "how many classes to print per image")
 	return c
+}
+
+// sameClasses checks that the data set has the classes the checkpoint was trained on,
+// in the same order: a model's output k means class k of its training set, so another
+// set's class k would be scored against the wrong output.
+func sameClasses(ckpt string, extra map[string]string, d *data.Dataset) error {
+	var trained []string
+	if json.Unmarshal([]byte(extra["classes"]), &trained) != nil || len(trained) == 0 {
+		return nil // a checkpoint that does not record them (older ones, zoo weights)
+	}
+	if !slices.Equal(trained, d.Classes) {
+		return errors.Errorf("checkpoint %s was trained on the classes %s, but %s has %s",
+			ckpt, strings.Join(trained, ","), d.Name, strings.Join(d.Classes, ","))
+	}
+	return nil
 }
 
 // loadPretrained wraps a zoo model with its shipped weights as a checkpoint.

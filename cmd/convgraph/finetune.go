@@ -1,11 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -40,6 +39,7 @@ type finetuneFlags struct {
 	keepHead   bool
 	scratch    bool
 	distrib    bool
+	resume     bool
 }
 
 func newFinetune() *cobra.Command {
@@ -84,6 +84,7 @@ frozen: the baseline a transfer result is compared against (Keras's weights=None
 	fl.BoolVar(&f.overwrite, "overwrite", false, "replace an existing run in --out")
 	fl.BoolVar(&f.keepHead, "keep-head", false, "keep the pretrained classifier when the class count matches (default: a fresh one)")
 	fl.BoolVar(&f.scratch, "scratch", false, "ignore the pretrained weights: train the same architecture from a fresh initialization (implies --freeze none)")
+	fl.BoolVar(&f.resume, "resume", false, "continue the run saved in --out (after Ctrl-C, SIGTERM or a crash) with its recorded settings")
 	addDistributedFlag(fl, &f.distrib)
 	return c
 }
@@ -150,6 +151,18 @@ func applyFreeze(m *nn.Model, spec string) error {
 
 func runFinetune(c *cobra.Command, f finetuneFlags) (err error) {
 	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
+	if f.resume {
+		if f.out == "" {
+			return usagef("finetune --resume needs --out DIR, the run to continue")
+		}
+		for _, name := range []string{"from", "freeze", "dataset", "train-limit", "classes", "epochs", "batch", "lr", "seed",
+			"two-phase", "fine-epochs", "fine-lr", "overwrite", "keep-head", "scratch"} {
+			if c.Flags().Changed(name) {
+				return usagef("finetune --resume continues the run in %s with its own settings: drop --%s", f.out, name)
+			}
+		}
+		return resumeFinetune(c, f)
+	}
 	if f.scratch {
 		switch {
 		case c.Flags().Changed("freeze") && f.freeze != "none":
@@ -161,21 +174,11 @@ func runFinetune(c *cobra.Command, f finetuneFlags) (err error) {
 		}
 		f.freeze = "none"
 	}
-	switch {
-	case f.from == "":
+	if f.from == "" {
 		return usagef("finetune needs --from NAME|CHECKPOINT")
-	case f.epochs <= 0:
-		return usagef("--epochs %d must be positive", f.epochs)
-	case f.batch <= 0:
-		return usagef("--batch %d must be positive", f.batch)
-	case !(f.lr > 0):
-		return usagef("--lr %v must be positive", f.lr)
-	case f.trainLimit < 0:
-		return usagef("--train-limit %d must not be negative", f.trainLimit)
-	case f.classes < 0 || f.classes == 1:
-		return usagef("--classes %d must be at least 2", f.classes)
-	case f.fineEpochs < 0 || f.fineLR < 0:
-		return usagef("--fine-epochs and --fine-lr must not be negative")
+	}
+	if err := f.check(); err != nil {
+		return err
 	}
 	dist, err := joinDistributed(f.distrib)
 	if err != nil {
@@ -187,6 +190,9 @@ func runFinetune(c *cobra.Command, f finetuneFlags) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := f.checkTwoPhase(zooName); err != nil {
+		return err
+	}
 	name := zooName
 	if name == "" {
 		name = m.Name()
@@ -196,7 +202,7 @@ func runFinetune(c *cobra.Command, f finetuneFlags) (err error) {
 	}
 	ckpt := filepath.Join(f.out, "model.safetensors")
 	if _, err := os.Stat(ckpt); err == nil && !f.overwrite {
-		return usagef("--out %s already holds a run (%s); pass --overwrite to replace it, or another --out", f.out, ckpt)
+		return usagef("--out %s already holds a run (%s); pass --resume to continue it, --overwrite to replace it, or another --out", f.out, ckpt)
 	}
 	split, err := f.data.load(m, f.seed, stderr)
 	if err != nil {
@@ -224,15 +230,24 @@ func runFinetune(c *cobra.Command, f finetuneFlags) (err error) {
 	if err := applyFreeze(m, f.freeze); err != nil {
 		return err
 	}
+	trainSet, err := f.trainSet(split)
+	if err != nil {
+		return err
+	}
 	if err := checkOut(f.out); err != nil {
 		return err
 	}
-	trainSet := split.Train
-	if f.trainLimit > 0 {
-		if f.trainLimit > trainSet.Len() {
-			return usagef("--train-limit %d is more than the %d training images", f.trainLimit, trainSet.Len())
+	run := &finetuneRun{f: f, dist: dist, m: m, zooName: zooName, name: name, ckpt: ckpt, split: split, trainSet: trainSet,
+		history: &train.History{Model: m.Name()}, stdout: stdout, stderr: stderr}
+	if dist.leader() {
+		unlock, err := lockRunDir(f.out)
+		if err != nil {
+			return err
 		}
-		trainSet = trainSet.Take(f.trainLimit, f.seed)
+		defer unlock()
+		if _, err := os.Stat(ckpt); err == nil && !f.overwrite {
+			return usagef("--out %s already holds a run (%s), written since this run started; pass --resume to continue it, --overwrite to replace it, or another --out", f.out, ckpt)
+		}
 	}
 	_, trainable, frozen := m.ParamCounts()
 	if !f.jsonOut {
@@ -244,78 +259,282 @@ func runFinetune(c *cobra.Command, f finetuneFlags) (err error) {
 				name, trainSet.Name, trainSet.Len(), classes, m.HeadLayer(), commas(trainable), commas(frozen))
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	return run.fit(0, 0, nil, 1)
+}
+
+// check validates the flags that set the training, before anything is loaded or trained.
+func (f *finetuneFlags) check() error {
+	switch {
+	case f.epochs <= 0:
+		return usagef("--epochs %d must be positive", f.epochs)
+	case f.batch <= 0:
+		return usagef("--batch %d must be positive", f.batch)
+	case !(f.lr > 0):
+		return usagef("--lr %v must be positive", f.lr)
+	case f.trainLimit < 0:
+		return usagef("--train-limit %d must not be negative", f.trainLimit)
+	case f.classes < 0 || f.classes == 1:
+		return usagef("--classes %d must be at least 2", f.classes)
+	case f.fineEpochs < 0 || f.fineLR < 0 || f.fineLR != f.fineLR:
+		return usagef("--fine-epochs and --fine-lr must not be negative")
+	case f.epochs > train.MaxEpochs || f.fineEpochs > train.MaxEpochs-f.epochs:
+		return usagef("--epochs %d and --fine-epochs %d make more than the limit of %d epochs", f.epochs, f.fineEpochs, train.MaxEpochs)
+	}
+	if f.fineEpochs == 0 {
+		f.fineEpochs = f.epochs
+	}
+	if f.fineLR == 0 {
+		f.fineLR = f.lr / 10
+	}
+	return nil
+}
+
+// checkTwoPhase makes sure phase 2 can run before phase 1 starts: it needs the zoo
+// model's last stage.
+func (f *finetuneFlags) checkTwoPhase(zooName string) error {
+	if !f.twoPhase {
+		return nil
+	}
+	if info, ok := zoo.Lookup(zooName); !ok || len(info.LastStage) == 0 {
+		return usagef("--two-phase needs to know the backbone's last stage: --from a zoo model (or a checkpoint trained from one)")
+	}
+	return nil
+}
+
+// trainSet applies --train-limit.
+func (f *finetuneFlags) trainSet(split *data.Split) (*data.Dataset, error) {
+	if f.trainLimit == 0 {
+		return split.Train, nil
+	}
+	if f.trainLimit > split.Train.Len() {
+		return nil, usagef("--train-limit %d is more than the %d training images", f.trainLimit, split.Train.Len())
+	}
+	return split.Train.Take(f.trainLimit, f.seed), nil
+}
+
+// finetuneRun is a fine-tuning run in progress: what it saves after every epoch, on
+// Ctrl-C or SIGTERM, and at its end.
+type finetuneRun struct {
+	f              finetuneFlags
+	dist           *distributed
+	m              *nn.Model
+	zooName, name  string
+	ckpt           string
+	split          *data.Split
+	trainSet       *data.Dataset
+	history        *train.History
+	stdout, stderr io.Writer
+
+	phase      int // 1, or 2 once the last stage is unfrozen
+	opt        train.Optimizer
+	epochsDone int
+	stepsDone  int
+}
+
+// extra is what a checkpoint records of the run, so that --resume can continue it.
+func (r *finetuneRun) extra() map[string]string {
+	f := r.f
+	return map[string]string{"dataset": f.data.dataset, "zoo_model": r.zooName, "freeze": f.freeze,
+		"train-limit": strconv.Itoa(f.trainLimit), "scratch": strconv.FormatBool(f.scratch),
+		"classes": classesJSON(r.split.Train.Classes), "command": "finetune", "name": r.name,
+		"epochs": strconv.Itoa(f.epochs), "fine-epochs": strconv.Itoa(f.fineEpochs), "two-phase": strconv.FormatBool(f.twoPhase),
+		"lr": strconv.FormatFloat(f.lr, 'g', -1, 64), "fine-lr": strconv.FormatFloat(f.fineLR, 'g', -1, 64),
+		"batch": strconv.Itoa(f.batch), "phase": strconv.Itoa(r.phase)}
+}
+
+func (r *finetuneRun) save() error {
+	if !r.dist.leader() {
+		return nil
+	}
+	if err := train.Save(r.ckpt, r.m, r.opt, train.Checkpoint{Epoch: r.epochsDone, Step: r.stepsDone, Seed: r.f.seed,
+		History: r.history, Extra: r.extra()}); err != nil {
+		return err
+	}
+	return writeHistory(r.f.out, r.history)
+}
+
+// fit trains from epoch (and optimizer step) on: the rest of phase 1 if epoch is inside
+// it, then phase 2 with --two-phase. state, if not nil, is the saved optimizer state of
+// phase statePhase. The run is saved after every epoch (so after phase 1 too), and on
+// Ctrl-C or SIGTERM before exiting 130 or 143.
+func (r *finetuneRun) fit(epoch, step int, state map[string][]float64, statePhase int) error {
+	f := r.f
+	r.epochsDone, r.stepsDone = epoch, step
+	ctx, signalled, stop := interruptible()
 	defer stop()
 	start := time.Now()
-	cfg := train.Config{Epochs: f.epochs, BatchSize: f.batch, LR: f.lr, Seed: f.seed, Optimizer: &train.Adam{},
-		History: &train.History{Model: m.Name()}, Comm: dist.Comm()}
+	cfg := train.Config{BatchSize: f.batch, Seed: f.seed, History: r.history, Comm: r.dist.Comm()}
 	if !f.jsonOut {
-		cfg.Progress = stderr
+		cfg.Progress = r.stderr
 	}
-	h, err := train.Fit(ctx, m, trainSet, cfg)
-	if err != nil {
-		return err
+	cfg.OnStep = func(_, s int) { r.stepsDone = s }
+	cfg.Callbacks = []train.Callback{callbackFunc(func(_ *nn.Model, l train.EpochLogs) (bool, error) {
+		r.epochsDone = l.Epoch
+		return false, r.save()
+	})}
+	interrupted := func(err error) error {
+		if !errors.Is(err, train.ErrInterrupted) {
+			return err // keep the last epoch's checkpoint as it is
+		}
+		if err := r.save(); err != nil {
+			return err
+		}
+		fmt.Fprintf(r.stderr, "\ninterrupted after %d steps; saved %s; continue with: convgraph finetune --out %s --resume\n",
+			r.stepsDone, r.ckpt, f.out)
+		return interruptedError(signalled())
 	}
-	phase1 := medianEpochSeconds(h.Epochs)
+	newOpt := func(phase int) (train.Optimizer, error) {
+		opt := &train.Adam{} // a fresh one per phase, as Keras's guide recompiles
+		if state != nil && statePhase == phase {
+			if err := opt.SetState(state); err != nil {
+				return nil, errors.Wrapf(err, "--resume %s", r.ckpt)
+			}
+		}
+		return opt, nil
+	}
+	var err error
+	if epoch < f.epochs {
+		r.phase = 1
+		if r.opt, err = newOpt(1); err != nil {
+			return err
+		}
+		cfg.Epochs, cfg.InitialEpoch, cfg.InitialStep, cfg.LR, cfg.Optimizer = f.epochs, epoch, step, f.lr, r.opt
+		if _, err := train.Fit(ctx, r.m, r.trainSet, cfg); err != nil {
+			return interrupted(err)
+		}
+		epoch, step = f.epochs, r.stepsDone
+	}
+	phase1 := medianEpochSeconds(r.history.Epochs[:min(f.epochs, len(r.history.Epochs))])
 	var phase2 float64
 	if f.twoPhase {
-		info, ok := zoo.Lookup(zooName)
-		if !ok || len(info.LastStage) == 0 {
-			return usagef("--two-phase needs to know the backbone's last stage: --from a zoo model (or a checkpoint trained from one)")
-		}
-		if err := m.Unfreeze(info.LastStage...); err != nil {
+		info, _ := zoo.Lookup(r.zooName) // checked before phase 1
+		if err := r.m.Unfreeze(info.LastStage...); err != nil {
 			return err
 		}
-		cfg2 := cfg
-		// Epoch numbering and the step count go on where phase 1 stopped.
-		cfg2.Epochs, cfg2.InitialEpoch = f.epochs+f.fineEpochs, f.epochs
-		if f.fineEpochs == 0 {
-			cfg2.Epochs = 2 * f.epochs
+		if r.opt, err = newOpt(2); err != nil {
+			return err
 		}
-		cfg2.LR = f.fineLR
-		if cfg2.LR == 0 {
-			cfg2.LR = f.lr / 10
-		}
-		cfg2.Schedule = nil
-		cfg2.Optimizer = &train.Adam{} // a fresh optimizer, as Keras's guide recompiles
-		_, trainable, _ = m.ParamCounts()
+		r.phase = 2
+		_, trainable, _ := r.m.ParamCounts()
 		if !f.jsonOut {
-			fmt.Fprintf(stderr, "phase 2: unfroze %s (%s trainable parameters), learning rate %g\n",
-				strings.Join(info.LastStage, ", "), commas(trainable), cfg2.LR)
+			fmt.Fprintf(r.stderr, "phase 2: unfroze %s (%s trainable parameters), learning rate %g\n",
+				strings.Join(info.LastStage, ", "), commas(trainable), f.fineLR)
 		}
-		if h, err = train.Fit(ctx, m, trainSet, cfg2); err != nil {
-			return err
+		// Epoch numbering and the step count go on where phase 1 stopped.
+		cfg.Epochs, cfg.InitialEpoch, cfg.InitialStep, cfg.LR, cfg.Optimizer = f.epochs+f.fineEpochs, epoch, step, f.fineLR, r.opt
+		if _, err := train.Fit(ctx, r.m, r.trainSet, cfg); err != nil {
+			return interrupted(err)
 		}
-		phase2 = medianEpochSeconds(h.Epochs[f.epochs:])
+		phase2 = medianEpochSeconds(r.history.Epochs[f.epochs:])
 	}
-	extra := map[string]string{"dataset": f.data.dataset, "zoo_model": zooName, "freeze": f.freeze,
-		"train-limit": strconv.Itoa(f.trainLimit), "scratch": strconv.FormatBool(f.scratch),
-		"classes": classesJSON(split.Train.Classes)}
-	if dist.leader() { // rank 0 writes the run
-		if err := train.Save(ckpt, m, cfg.Optimizer, train.Checkpoint{Epoch: len(h.Epochs), Seed: f.seed, History: h, Extra: extra}); err != nil {
-			return err
-		}
-		if err := writeHistory(f.out, h); err != nil {
-			return err
-		}
+	if err := r.save(); err != nil {
+		return err
 	}
-	ev, err := train.EvaluateDistributed(dist.Comm(), m, split.Test, 256)
+	ev, err := train.EvaluateDistributed(r.dist.Comm(), r.m, r.split.Test, 256)
 	if err != nil {
 		return err
 	}
-	res := map[string]any{"model": name, "dataset": split.Test.Name, "sample": split.IsSample(),
+	_, trainable, frozen := r.m.ParamCounts()
+	h := r.history
+	res := map[string]any{"model": r.name, "dataset": r.split.Test.Name, "sample": r.split.IsSample(),
 		"freeze": f.freeze, "two_phase": f.twoPhase, "scratch": f.scratch,
-		"train_images": trainSet.Len(), "epochs": len(h.Epochs),
+		"train_images": r.trainSet.Len(), "epochs": len(h.Epochs),
 		"trainable_params": trainable, "frozen_params": frozen,
 		"seconds_per_epoch_phase1": phase1, "seconds_per_epoch_phase2": phase2,
 		"test_accuracy": ev.Accuracy, "test_loss": ev.Loss, "test_images": ev.Images,
-		"seconds": time.Since(start).Seconds(), "checkpoint": ckpt}
+		"seconds": time.Since(start).Seconds(), "checkpoint": r.ckpt}
 	if f.jsonOut {
-		return json.NewEncoder(stdout).Encode(res)
+		return json.NewEncoder(r.stdout).Encode(res)
 	}
-	fmt.Fprintf(stderr, "saved %s\n", ckpt)
-	fmt.Fprintf(stdout, "test accuracy: %.4f\n", ev.Accuracy)
+	fmt.Fprintf(r.stderr, "saved %s\n", r.ckpt)
+	fmt.Fprintf(r.stdout, "test accuracy: %.4f\n", ev.Accuracy)
 	return nil
+}
+
+// resumeFinetune continues the fine-tuning run saved in --out: the model as saved (its
+// new head, its frozen layers), the phase, epoch and step it reached, the optimizer's
+// state, and the settings it recorded.
+func resumeFinetune(c *cobra.Command, f finetuneFlags) (err error) {
+	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
+	dist, err := joinDistributed(f.distrib)
+	if err != nil {
+		return err
+	}
+	defer func() { err = dist.finish(err) }()
+	stdout, stderr = dist.output(stdout, stderr)
+	ckpt := filepath.Join(f.out, "model.safetensors")
+	if dist.leader() {
+		unlock, err := lockRunDir(f.out)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	saved, err := train.Load(ckpt)
+	if err != nil {
+		return errors.Wrap(err, "--resume")
+	}
+	x := saved.Extra
+	if x["command"] != "finetune" {
+		return usagef("--resume: %s was not written by convgraph finetune; continue it with convgraph train --resume", ckpt)
+	}
+	bad := func(k string) error {
+		return errors.Errorf("--resume: checkpoint %s: bad %s %q", ckpt, k, x[k])
+	}
+	ints := map[string]*int{"epochs": &f.epochs, "fine-epochs": &f.fineEpochs, "batch": &f.batch, "train-limit": &f.trainLimit}
+	for k, dst := range ints {
+		if *dst, err = strconv.Atoi(x[k]); err != nil {
+			return bad(k)
+		}
+	}
+	for k, dst := range map[string]*float64{"lr": &f.lr, "fine-lr": &f.fineLR} {
+		if *dst, err = strconv.ParseFloat(x[k], 64); err != nil {
+			return bad(k)
+		}
+	}
+	for k, dst := range map[string]*bool{"two-phase": &f.twoPhase, "scratch": &f.scratch} {
+		if *dst, err = strconv.ParseBool(x[k]); err != nil {
+			return bad(k)
+		}
+	}
+	phase, err := strconv.Atoi(x["phase"])
+	if err != nil || (phase != 1 && phase != 2) {
+		return bad("phase")
+	}
+	f.freeze, f.seed, f.from = x["freeze"], saved.Seed, x["zoo_model"]
+	if !c.Flags().Changed("dataset") {
+		f.data.dataset = x["dataset"]
+	}
+	if err := f.check(); err != nil {
+		return errors.Errorf("--resume: checkpoint %s: %v", ckpt, err)
+	}
+	if err := f.checkTwoPhase(x["zoo_model"]); err != nil {
+		return errors.Errorf("--resume: checkpoint %s: %v", ckpt, err)
+	}
+	total := f.epochs
+	if f.twoPhase {
+		total += f.fineEpochs
+	}
+	if saved.Epoch >= total {
+		return usagef("--resume: the run in %s already did its %d epochs", f.out, saved.Epoch)
+	}
+	split, err := f.data.load(saved.Model, f.seed, stderr)
+	if err != nil {
+		return err
+	}
+	trainSet, err := f.trainSet(split)
+	if err != nil {
+		return err
+	}
+	if saved.History == nil {
+		saved.History = &train.History{Model: saved.Model.Name()}
+	}
+	run := &finetuneRun{f: f, dist: dist, m: saved.Model, zooName: x["zoo_model"], name: x["name"], ckpt: ckpt, split: split,
+		trainSet: trainSet, history: saved.History, stdout: stdout, stderr: stderr}
+	if !f.jsonOut {
+		fmt.Fprintf(stderr, "fine-tuning %s on %s (%d images): resuming after epoch %d of %d\n", run.name, trainSet.Name, trainSet.Len(), saved.Epoch, total)
+	}
+	return run.fit(saved.Epoch, saved.Step, saved.OptimizerState, phase)
 }
 
 // medianEpochSeconds is the median wall time of the epochs: a first epoch that warms

@@ -240,6 +240,12 @@ func TestHostileInput(t *testing.T) {
 		{"resumed run state", []string{"train", "--resume", "--out", at("batchrun"), "--epochs", "3"}, 1, `bad batch "-5"`},
 		{"resumed run state", []string{"train", "--resume", "--out", at("steprun"), "--epochs", "3"}, 1, "step 99999999 does not fit epoch 1"},
 		{"resumed run state", []string{"train", "--epochs", "2000000000", "--out", out("h")}, 2, "--epochs 2000000000 is more than the limit"},
+		{"flags checked before training", []string{"finetune", "--from", at("bn.safetensors"), "--dataset", "sample-mnist", "--two-phase", "--out", out("i")}, 2, "--two-phase needs to know the backbone's last stage"},
+		{"flags checked before training", []string{"finetune", "--from", "fashion-cnn", "--fine-lr", "NaN", "--out", out("j")}, 2, "--fine-lr must not be negative"},
+		{"flags checked before training", []string{"finetune", "--resume"}, 2, "finetune --resume needs --out DIR"},
+		{"flags checked before training", []string{"finetune", "--resume", "--out", at("run"), "--epochs", "3"}, 2, "drop --epochs"},
+		{"flags checked before training", []string{"finetune", "--resume", "--out", at("run")}, 2, "was not written by convgraph finetune"},
+		{"classes", []string{"eval", "--checkpoint", at("run", "model.safetensors"), "--dataset", "sample-mnist"}, 1, "was trained on the classes T-shirt/top"},
 		{"memory limit flags", []string{"eval", "--memory-limit", "lots", "--model", "fashion-cnn", "--pretrained"}, 2, `--memory-limit: "lots" is not a size`},
 	}
 	for _, c := range cases {

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -170,7 +168,9 @@ func runTrain(c *cobra.Command, f trainFlags) (err error) {
 	var m *nn.Model
 	var opt train.Optimizer
 	cfg := train.Config{Epochs: f.epochs, BatchSize: f.batch, LR: f.lr, Seed: f.seed}
+	var loadedStat os.FileInfo // the checkpoint --resume read, to see it unchanged under the lock
 	if f.resume {
+		loadedStat, _ = os.Stat(ckpt)
 		saved, err := train.Load(ckpt)
 		if err != nil {
 			return errors.Wrap(err, "--resume")
@@ -232,6 +232,21 @@ func runTrain(c *cobra.Command, f trainFlags) (err error) {
 	cfg.Optimizer = opt
 	if err := checkOut(f.out); err != nil {
 		return err
+	}
+	if dist.leader() { // rank 0 writes the run
+		unlock, err := lockRunDir(f.out)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		// Under the lock, the run directory is as it was when it was checked above.
+		st, statErr := os.Stat(ckpt)
+		switch {
+		case !f.resume && statErr == nil && !f.overwrite:
+			return usagef("--out %s already holds a run (%s), written since this run started; pass --resume to continue it, --overwrite to replace it, or another --out", f.out, ckpt)
+		case f.resume && (statErr != nil || loadedStat == nil || !st.ModTime().Equal(loadedStat.ModTime()) || st.Size() != loadedStat.Size()):
+			return errors.Errorf("--resume: %s changed while this run started (another run wrote it); run the command again", ckpt)
+		}
 	}
 	split, err := f.data.load(m, f.seed, stderr)
 	if err != nil {
@@ -307,7 +322,7 @@ func runTrain(c *cobra.Command, f trainFlags) (err error) {
 		return false, save()
 	}))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, signalled, stop := interruptible()
 	defer stop()
 	start := time.Now()
 	_, fitErr := train.Fit(ctx, m, trainSet, cfg)
@@ -318,7 +333,7 @@ func runTrain(c *cobra.Command, f trainFlags) (err error) {
 		}
 		fmt.Fprintf(stderr, "\ninterrupted after %d steps; saved %s and %s; continue with: convgraph train --out %s --resume --epochs %d\n",
 			stepsDone, ckpt, histPath, f.out, f.epochs)
-		return exitError{errors.New("interrupted"), 130}
+		return interruptedError(signalled())
 	case fitErr != nil:
 		// Keep the last good checkpoint (if any) untouched; report where training failed.
 		return fitErr
