@@ -183,4 +183,3 @@ func newLogger(c *cobra.Command, format, level string) (*slog.Logger, error) {
 	}
 	return nil, usagef("--log-format %q: want text or json", format)
 }
-
