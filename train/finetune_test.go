@@ -26,8 +26,9 @@ func TestFineTuneTwoPhases(t *testing.T) {
 	h, err := train.FineTune(context.Background(), m, ds, train.FineTuneConfig{
 		Config:   train.Config{Epochs: 2, LR: 2e-3, Seed: 1},
 		Unfreeze: []string{"dense"},
-		BeforeFine: func(_ *train.Config) {
+		BeforeFine: func(_ *train.Config) error {
 			_, before, _ = m.ParamCounts()
+			return nil
 		},
 	})
 	if err != nil {
