@@ -96,3 +96,22 @@ func init() {
 }
 
 func BenchmarkUpsample2D(b *testing.B) { benchmarkOp(b, "Upsample2D") }
+
+// benchConvT is a decoder's 3x3 stride-2 transposed convolution from c channels of
+// hw x hw to f channels of 2hw x 2hw (Keras's padding="same").
+func benchConvT(layer string, c, hw, f int) benchOp {
+	return benchOp{layer: layer, build: func(g *G.ExprGraph, rng *rand.Rand, n int) (*G.Node, G.Nodes, error) {
+		x := benchInput(g, rng, "x", 1, n, c, hw, hw)
+		w := benchInput(g, rng, "w", benchHeScale(c*9), c, f, 3, 3)
+		t, b := graph.SamePad(2*hw, 3, 2, 1)
+		y, err := graph.Conv2DTranspose(x, w, graph.Conv2DTransposeConfig{StrideH: 2, StrideW: 2,
+			Pad: graph.Pad{Top: t, Bottom: b, Left: t, Right: b}, OutH: 2 * hw, OutW: 2 * hw})
+		return y, G.Nodes{x, w}, err
+	}}
+}
+
+func init() {
+	benchOps["Conv2DTranspose"] = []benchOp{benchConvT("7to14", 64, 7, 32), benchConvT("14to28", 32, 14, 16)}
+}
+
+func BenchmarkConv2DTranspose(b *testing.B) { benchmarkOp(b, "Conv2DTranspose") }

@@ -54,8 +54,28 @@ func layerGradCases() []gradCase {
 		unaryCase("upsample2d/bilinear/2x2", func(x *G.Node) (*G.Node, error) { return graph.Upsample2D(x, 2, 2, true) }, 2, 2, 3, 4),
 		unaryCase("upsample2d/bilinear/3x1", func(x *G.Node) (*G.Node, error) { return graph.Upsample2D(x, 3, 1, true) }, 1, 2, 3, 2),
 		unaryCase("upsample2d/bilinear/1x1-image", func(x *G.Node) (*G.Node, error) { return graph.Upsample2D(x, 2, 2, true) }, 2, 2, 1, 1),
+		convTCase("conv2d_transpose/valid/s2", 2, 3, 3, 4, 2, 3, 3, graph.Conv2DTransposeConfig{StrideH: 2, StrideW: 2}, true),
+		convTCase("conv2d_transpose/same/s2", 2, 2, 3, 3, 3, 3, 3, graph.Conv2DTransposeConfig{StrideH: 2, StrideW: 2, Pad: same(6, 3, 2), OutH: 6, OutW: 6}, true),
+		convTCase("conv2d_transpose/same/s1", 1, 2, 4, 4, 2, 3, 3, graph.Conv2DTransposeConfig{Pad: same(4, 3, 1)}, false),
+		convTCase("conv2d_transpose/s3/k2/gaps", 1, 2, 2, 3, 2, 2, 2, graph.Conv2DTransposeConfig{StrideH: 3, StrideW: 3, OutH: 6, OutW: 9}, true),
+		convTCase("conv2d_transpose/dilation2/rect", 1, 2, 3, 3, 2, 2, 3, graph.Conv2DTransposeConfig{StrideW: 2, DilationH: 2, DilationW: 2}, true),
+		convTCase("conv2d_transpose/batch9/chunks", 9, 2, 3, 3, 2, 3, 3, graph.Conv2DTransposeConfig{StrideH: 2, StrideW: 2}, false),
 		depthwiseCase("depthwise_conv2d/batch9/chunks", 9, 2, 4, 4, 1, 3, 3, graph.Conv2DConfig{Pad: same(4, 3, 1)}, false),
 	}
+}
+
+func convTCase(name string, n, c, h, w, f, kh, kw int, cfg graph.Conv2DTransposeConfig, bias bool) gradCase {
+	return gradCase{name, func(g *G.ExprGraph, rng *rand.Rand) (*G.Node, G.Nodes, error) {
+		x := input(g, rng, "x", 1, n, c, h, w)
+		k := input(g, rng, "w", 0.5, c, f, kh, kw)
+		y, err := graph.Conv2DTranspose(x, k, cfg)
+		if err != nil || !bias {
+			return y, G.Nodes{x, k}, err
+		}
+		b := input(g, rng, "b", 1, f)
+		y, err = graph.BiasAdd(y, b)
+		return y, G.Nodes{x, k, b}, err
+	}}
 }
 
 func depthwiseCase(name string, n, c, h, w, m, kh, kw int, cfg graph.Conv2DConfig, bias bool) gradCase {
@@ -114,6 +134,42 @@ func init() {
 		return parityUnary(func(x *G.Node) (*G.Node, error) { return graph.Reshape(x, p.TargetShape) })(in, p)
 	}
 	parityOps["global_maxpool2d"] = parityUnary(graph.GlobalMaxPool2D)
+	parityOps["conv2d_transpose"] = func(in *parityInputs, p parityParams) (*G.Node, *graph.BatchNormStats, error) {
+		sh, sw, err := parityPair("strides", p.Strides)
+		if err != nil {
+			return nil, nil, err
+		}
+		dh, dw, err := parityPair("dilation", p.Dilation)
+		if err != nil {
+			return nil, nil, err
+		}
+		oh, ow, err := parityPair("out", p.Out)
+		if err != nil {
+			return nil, nil, err
+		}
+		pad, err := parityPad(p.Pad)
+		if err != nil {
+			return nil, nil, err
+		}
+		n, err := in.get("x", "w")
+		if err != nil {
+			return nil, nil, err
+		}
+		if ws := n[1].Shape(); ws[1] != p.Filters || len(p.Kernel) != 2 || ws[2] != p.Kernel[0] || ws[3] != p.Kernel[1] {
+			return nil, nil, errors.Errorf("kernel shape %v does not match filters %d, kernel %v", ws, p.Filters, p.Kernel)
+		}
+		y, err := graph.Conv2DTranspose(n[0], n[1], graph.Conv2DTransposeConfig{StrideH: sh, StrideW: sw,
+			DilationH: dh, DilationW: dw, Pad: pad, OutH: oh, OutW: ow})
+		if err != nil || parityBool(p.UseBias, false) {
+			return y, nil, err
+		}
+		b, err := in.get("b")
+		if err != nil {
+			return nil, nil, err
+		}
+		y, err = graph.BiasAdd(y, b[0])
+		return y, nil, err
+	}
 	parityOps["upsample2d"] = func(in *parityInputs, p parityParams) (*G.Node, *graph.BatchNormStats, error) {
 		sh, sw, err := parityPair("size", p.Size)
 		if err != nil {

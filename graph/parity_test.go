@@ -148,6 +148,7 @@ type parityParams struct {
 	DepthMultiplier  int      `json:"depth_multiplier"`
 	Size             []int    `json:"size"`
 	Interpolation    string   `json:"interpolation"`
+	Out              []int    `json:"out"`
 }
 
 func decodeParityParams(s string) (parityParams, error) {

@@ -134,3 +134,87 @@ func depthwiseApply(a *applier, c *Config, in []*G.Node) (*G.Node, error) {
 	}
 	return a.activate(y, c.Activation, c.alpha())
 }
+
+// Conv2DTranspose is a transposed convolution (Keras's Conv2DTranspose, PyTorch's
+// ConvTranspose2d): the gradient of a convolution with respect to its input, used to
+// enlarge feature maps with learned weights. With [Valid] padding (the default) an input
+// of n cells gives (n-1)*stride + kernel; with [Same], n*stride; with [ExplicitPadding],
+// the valid size minus the padding (PyTorch's padding). Its parameters are "kernel"
+// ([channels, filters, kh, kw] inside, PyTorch's layout; Keras's is (kh, kw, filters,
+// channels)) and "bias". Options: those of [Conv2D].
+func Conv2DTranspose(filters, kernel int, opts ...Option) *Layer {
+	return newLayer("Conv2DTranspose", Config{Filters: filters, KernelSize: []int{kernel, kernel}}, opts)
+}
+
+var convTransposeKind = kind{keras: "conv2d_transpose", options: convOptions, arity: 1,
+	check: checkConv, out: convTransposeOut, params: convTransposeParams, apply: convTransposeApply}
+
+// convTransposeSize is the output size of a transposed convolution along one axis; pad
+// is the explicit padding of that axis (both sides).
+func (c *Config) convTransposeSize(in, k, s, d, pad int) int {
+	if c.Padding == Same {
+		return in * s
+	}
+	if c.Padding != Explicit {
+		pad = 0
+	}
+	return (in-1)*s + d*(k-1) + 1 - pad
+}
+
+func convTransposeOut(c *Config, in []Shape) (Shape, error) {
+	if len(in[0]) != 3 {
+		return nil, errors.Errorf("input %v is not an image (height, width, channels)", in[0])
+	}
+	if c.Activation == Softmax {
+		return nil, errors.New("softmax needs a flat output (classes); use it on Dense")
+	}
+	s, d := c.strides([]int{1, 1}), c.dilation()
+	// Bound each factor first so that the sizes below cannot overflow.
+	for _, v := range [][]int{{in[0][0], s[0]}, {in[0][1], s[1]}, {d[0], c.KernelSize[0]}, {d[1], c.KernelSize[1]}} {
+		if _, ok := sizeWithin(v, maxExampleValues); !ok {
+			return nil, errors.Errorf("input %v with strides %v, dilation %v and kernel %v makes too large an output", in[0], s, d, c.KernelSize)
+		}
+	}
+	var ph, pw int
+	if len(c.Pads) == 4 {
+		ph, pw = c.Pads[0]+c.Pads[1], c.Pads[2]+c.Pads[3]
+	}
+	oh := c.convTransposeSize(in[0][0], c.KernelSize[0], s[0], d[0], ph)
+	ow := c.convTransposeSize(in[0][1], c.KernelSize[1], s[1], d[1], pw)
+	if oh < 1 || ow < 1 {
+		return nil, errors.Errorf("padding %v leaves no output of a %dx%d input", c.Pads, in[0][0], in[0][1])
+	}
+	if _, ok := sizeWithin([]int{c.Filters, c.KernelSize[0], c.KernelSize[1], in[0][0], in[0][1]}, maxExampleValues); !ok {
+		return nil, errors.Errorf("kernel %dx%d over %d filters and a %dx%d input needs more than %d values of workspace per example",
+			c.KernelSize[0], c.KernelSize[1], c.Filters, in[0][0], in[0][1], maxExampleValues)
+	}
+	return Shape{oh, ow, c.Filters}, nil
+}
+
+func convTransposeParams(c *Config, in []Shape) []paramDecl {
+	ch, kh, kw := in[0][2], c.KernelSize[0], c.KernelSize[1]
+	// Keras's fans for a (kh, kw, filters, channels) kernel.
+	ps := []paramDecl{{name: "kernel", shape: tensor.Shape{ch, c.Filters, kh, kw}, init: c.kernelInit(),
+		fanIn: c.Filters * kh * kw, fanOut: ch * kh * kw}}
+	if c.useBias() {
+		ps = append(ps, paramDecl{name: "bias", shape: tensor.Shape{c.Filters}, init: c.biasInit()})
+	}
+	return ps
+}
+
+func convTransposeApply(a *applier, c *Config, in []*G.Node) (*G.Node, error) {
+	out := a.n.out
+	s, d := c.strides([]int{1, 1}), c.dilation()
+	p := c.pads(out[0], out[1], c.KernelSize[0], c.KernelSize[1], s, d)
+	y, err := graph.Conv2DTranspose(in[0], a.param("kernel"), graph.Conv2DTransposeConfig{StrideH: s[0], StrideW: s[1],
+		DilationH: d[0], DilationW: d[1], Pad: p, OutH: out[0], OutW: out[1]})
+	if err != nil {
+		return nil, err
+	}
+	if c.useBias() {
+		if y, err = graph.BiasAdd(y, a.param("bias")); err != nil {
+			return nil, err
+		}
+	}
+	return a.activate(y, c.Activation, c.alpha())
+}

@@ -243,7 +243,7 @@ func describe(kind string, c Config) string {
 		}
 	}
 	switch kind {
-	case "Conv2D", "DepthwiseConv2D", "SeparableConv2D":
+	case "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose":
 		win(c.KernelSize)
 		if c.DepthMultiplier > 1 {
 			parts = append(parts, fmt.Sprintf("x%d", c.DepthMultiplier))

@@ -239,6 +239,7 @@ func init() {
 		"DepthwiseConv2D":    depthwiseKind,
 		"SeparableConv2D":    separableKind,
 		"UpSampling2D":       upsampleKind,
+		"Conv2DTranspose":    convTransposeKind,
 		"Concatenate":        concatenateKind,
 		"Multiply":           multiplyKind,
 		"Average":            averageKind,

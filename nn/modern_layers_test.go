@@ -61,6 +61,14 @@ func modernLayerCases() []modernLayersCase {
 		{"up_sampling2d/zero", Shape{3, 4, 2}, UpSampling2D(0), nil, `layer "up_sampling2d" (UpSampling2D): size 0 must be positive`},
 		{"up_sampling2d/bicubic", Shape{3, 4, 2}, UpSampling2D(2, Interpolation("bicubic")), nil, `interpolation "bicubic" is not "nearest" or "bilinear"`},
 		{"up_sampling2d/flat", Shape{3}, UpSampling2D(2), nil, `input (None, 3) is not an image`},
+		{"conv2d_transpose/valid/s2", Shape{4, 5, 3}, Conv2DTranspose(2, 3, Strides(2)), Shape{9, 11, 2}, ""},
+		{"conv2d_transpose/same/s2", Shape{4, 5, 3}, Conv2DTranspose(2, 3, Strides(2), Padding(Same), Activation(ReLU)), Shape{8, 10, 2}, ""},
+		{"conv2d_transpose/same/s3/k2", Shape{3, 3, 1}, Conv2DTranspose(1, 2, Strides(3), Padding(Same)), Shape{9, 9, 1}, ""},
+		{"conv2d_transpose/explicit", Shape{4, 4, 2}, Conv2DTranspose(2, 4, Strides(2), ExplicitPadding(1, 1, 1, 1)), Shape{8, 8, 2}, ""},
+		{"conv2d_transpose/dilation", Shape{3, 4, 2}, Conv2DTranspose(2, 3, Dilation(2, 1)), Shape{7, 6, 2}, ""},
+		{"conv2d_transpose/padding-eats-all", Shape{1, 1, 2}, Conv2DTranspose(2, 1, ExplicitPadding(1, 0, 0, 0)), nil, `layer "conv2d_transpose" (Conv2DTranspose): padding [1 0 0 0] leaves no output of a 1x1 input`},
+		{"conv2d_transpose/filters0", Shape{4, 4, 2}, Conv2DTranspose(0, 3), nil, `filters 0 must be positive`},
+		{"conv2d_transpose/flat", Shape{4}, Conv2DTranspose(2, 3), nil, `input (None, 4) is not an image`},
 		{"separable_conv2d/same", Shape{8, 8, 3}, SeparableConv2D(5, 3, Padding(Same)), Shape{8, 8, 5}, ""},
 		{"separable_conv2d/mult2/s2", Shape{8, 8, 3}, SeparableConv2D(4, 3, Strides(2), DepthMultiplier(2), UseBias(false)), Shape{3, 3, 4}, ""},
 		{"separable_conv2d/filters0", Shape{8, 8, 3}, SeparableConv2D(0, 3), nil, `layer "separable_conv2d" (SeparableConv2D): filters 0 must be positive`},
@@ -108,6 +116,8 @@ func modernModel(t *testing.T) *Model {
 	y = b.Apply(SeparableConv2D(3, 3, Padding(Same), Strides(2), Activation(Swish)), y)
 	y = b.Apply(UpSampling2D(2, Interpolation(Bilinear)), y)
 	y = b.Apply(Conv2D(3, 3, Strides(2), Padding(Same)), y)
+	y = b.Apply(Conv2DTranspose(3, 3, Strides(2), Padding(Same), Activation(Tanh)), y)
+	y = b.Apply(Conv2D(3, 2, Strides(2)), y)
 	y = b.Apply(UpSampling2D(1, Size(1, 2)), y)
 	y = b.Apply(Cropping2D(0, Crop(0, 0, 1, 2)), y)
 	y = b.Apply(ZeroPadding2D(0, ExplicitPadding(1, 2, 1, 2)), y)
@@ -157,7 +167,7 @@ func TestModernLayersSummaryDOTSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, label := range []string{"ZeroPadding2D 1", "Cropping2D 1,0,0,1", "Activation axis -1 softmax", "Conv2D 3x3 relu6", "GlobalMaxPooling2D", "Reshape 1 1 3", "Activation swish", "Dense gelu", "DepthwiseConv2D 3x3 x2 gelu", "SeparableConv2D 3x3 /2 swish", "UpSampling2D 2x2 bilinear", "UpSampling2D 1x2"} {
+	for _, label := range []string{"ZeroPadding2D 1", "Cropping2D 1,0,0,1", "Activation axis -1 softmax", "Conv2D 3x3 relu6", "GlobalMaxPooling2D", "Reshape 1 1 3", "Activation swish", "Dense gelu", "DepthwiseConv2D 3x3 x2 gelu", "SeparableConv2D 3x3 /2 swish", "UpSampling2D 2x2 bilinear", "UpSampling2D 1x2", "Conv2DTranspose 3x3 /2 tanh"} {
 		if !strings.Contains(string(layers), label) {
 			t.Errorf("layer diagram has no %q", label)
 		}
@@ -172,7 +182,7 @@ func TestModernLayersSummaryDOTSpec(t *testing.T) {
 	}
 	for _, op := range []string{"ZeroPad2D", "Crop2D", "relu6Backward", "eluBackward", "geluBackward", "swishBackward",
 		`Softmax\n2x3x5x5 axis:1`, `SoftmaxBackward\n2x3x5x5 axis:1`, "GlobalMaxPool2DBackward", `Reshape\n(2, 3)->(2, 3, 1, 1)`,
-		"DepthwiseConv2D\\n", "DepthwiseConv2DBackwardInput", "DepthwiseConv2DBackwardKernel", "Upsample2DBackward", "s:2x2 bilinear"} {
+		"DepthwiseConv2D\\n", "DepthwiseConv2DBackwardInput", "DepthwiseConv2DBackwardKernel", "Upsample2DBackward", "s:2x2 bilinear", "Conv2DTransposeBackwardInput", "Conv2DTransposeBackwardKernel"} {
 		if !strings.Contains(string(ops), op) {
 			t.Errorf("op diagram has no %q", op)
 		}
@@ -205,6 +215,8 @@ func modernSpecModel() (*Model, error) {
 		Activate(GELU),
 		UpSampling2D(2, Size(2, 1), Interpolation(Bilinear)),
 		UpSampling2D(2),
+		Conv2DTranspose(2, 3, Strides(2, 1), Padding(Same), UseBias(false)),
+		Conv2DTranspose(2, 2, ExplicitPadding(0, 1, 1, 0), Dilation(2), Activation(GELU)),
 		Reshape(Shape{-1, 2, 3}),
 		Activate(Swish),
 		GlobalMaxPool2D(),

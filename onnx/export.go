@@ -136,6 +136,10 @@ func exportProto(m *nn.Model, opts []ExportOption) (*pb.ModelProto, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if len(m.Inputs()) != 1 || len(m.Outputs()) != 1 {
+		return nil, errors.Errorf("onnx: model %q has %d inputs and %d outputs; export takes models with one of each",
+			m.Name(), len(m.Inputs()), len(m.Outputs()))
+	}
 	spec := m.Spec()
 	infos := m.Layers()
 	e := &exporter{m: m, g: &pb.GraphProto{Name: proto.String(m.Name())},

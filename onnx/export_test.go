@@ -1,6 +1,7 @@
 package onnx_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -213,4 +214,20 @@ func TestExportModernLayersRunInONNXRuntime(t *testing.T) {
 	closeTo(t, "modern", runORT(t, b, x, dims).Values, want, ortRtol, ortAtol)
 	info := checkONNX(t, b)
 	t.Logf("ops %v", info["ops"])
+}
+
+func TestExportRefusesSeveralInputsOrOutputs(t *testing.T) {
+	b := nn.NewBuilder("two-heads")
+	x := b.Input(4)
+	y := b.Apply(nn.Dense(3, nn.Name("a")), x)
+	z := b.Apply(nn.Dense(2, nn.Name("b")), x)
+	m, err := b.Model(y, z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	err = onnx.Export(m, &buf)
+	if want := `onnx: model "two-heads" has 1 inputs and 2 outputs; export takes models with one of each`; err == nil || err.Error() != want {
+		t.Errorf("error %v; want %s", err, want)
+	}
 }

@@ -16,7 +16,7 @@ import (
 func FuzzImport(f *testing.F) {
 	// Small seeds only: the fuzzer mutates every byte of a seed, and large ones (the
 	// ResNet's megabyte of weights) teach it nothing more about the reader.
-	for _, name := range []string{"tiny.onnx"} {
+	for _, name := range []string{"tiny.onnx", "modern.onnx", "prelu.onnx"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -35,6 +35,7 @@ func FuzzImport(f *testing.F) {
 	}
 	f.Add(buf.Bytes())
 	f.Add(buf.Bytes()[:buf.Len()/2])
+	f.Add(exportBytes(f, modernLayers(f))) // every newer layer's operators
 	f.Add([]byte{})
 	f.Add([]byte("not a model"))
 	f.Fuzz(func(t *testing.T, b []byte) {

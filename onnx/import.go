@@ -212,7 +212,7 @@ func (im *importer) graph(g *pb.GraphProto, name string) (*nn.Model, error) {
 		}
 	}
 	if len(g.Output) != 1 {
-		return nil, errors.Errorf("onnx: the graph has %d outputs; convgraph models have one", len(g.Output))
+		return nil, errors.Errorf("onnx: the graph has %d outputs; import takes graphs with one", len(g.Output))
 	}
 	outName := g.Output[0].GetName()
 	im.uses[outName]++
@@ -223,7 +223,7 @@ func (im *importer) graph(g *pb.GraphProto, name string) (*nn.Model, error) {
 		}
 	}
 	if len(inputs) != 1 {
-		return nil, errors.Errorf("onnx: the graph has %d inputs besides its weights; convgraph models have one", len(inputs))
+		return nil, errors.Errorf("onnx: the graph has %d inputs besides its weights; import takes graphs with one", len(inputs))
 	}
 	if err := im.declareInput(inputs[0], g.Node); err != nil {
 		return nil, err

@@ -35,15 +35,18 @@ func ExamplePretrained() {
 	// trainable 314104 frozen 18816
 }
 
-// Transfer learning end to end, as Keras's guide does it: Fashion-MNIST weights, a new head
-// for the digits, the convolutions frozen while the head trains, then the last stage
-// unfrozen and trained on at a tenth of the learning rate.
+// Transfer learning end to end, as Keras's guide does it and `convgraph finetune
+// --two-phase` runs it: Fashion-MNIST weights, a new head for the digits, the backbone
+// frozen while the head trains, then the last stage unfrozen and trained on at a tenth of
+// the learning rate with a fresh optimizer. docs/transfer-learning.md shows this code.
 func Example_fineTune() {
 	split, err := data.Sample(data.MNIST) // the bundled 2,000/500-digit sample
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
+	ctx, digits := context.Background(), split.Train.Take(1000, 1)
+
 	m, _, err := zoo.Pretrained("fashion-cnn")
 	if err != nil {
 		fmt.Println(err)
@@ -53,23 +56,21 @@ func Example_fineTune() {
 		fmt.Println(err)
 		return
 	}
-	info, _ := zoo.Lookup("fashion-cnn")
-	if err := m.FreezeUpTo("conv2d_1"); err != nil {
+	if err := zoo.FreezeBackbone(m, "fashion-cnn"); err != nil { // every layer but the head
 		fmt.Println(err)
 		return
 	}
-	ctx, digits := context.Background(), split.Train.Take(1000, 1)
-	phase1 := train.Config{Epochs: 4, LR: 1e-3, Seed: 1, Optimizer: &train.Adam{}}
-	if _, err := train.Fit(ctx, m, digits, phase1); err != nil {
+	stage, err := zoo.LastStage(m, "fashion-cnn") // conv2d_1 and dense
+	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	if err := m.Unfreeze(info.LastStage...); err != nil { // conv2d_1 and dense
-		fmt.Println(err)
-		return
-	}
-	phase2 := train.Config{Epochs: 6, InitialEpoch: 4, LR: 1e-4, Seed: 1, Optimizer: &train.Adam{}}
-	if _, err := train.Fit(ctx, m, digits, phase2); err != nil {
+	h, err := train.FineTune(ctx, m, digits, train.FineTuneConfig{
+		Config:     train.Config{Epochs: 4, LR: 1e-2, Seed: 1}, // phase 1: the head alone
+		Unfreeze:   stage,                                      // phase 2: the last stage too,
+		FineEpochs: 2,                                          // at LR/10 with a fresh Adam
+	})
+	if err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -79,9 +80,9 @@ func Example_fineTune() {
 		return
 	}
 	_, trainable, frozen := m.ParamCounts()
-	fmt.Println("trainable", trainable, "frozen", frozen)
+	fmt.Println(len(h.Epochs), "epochs; trainable", trainable, "frozen", frozen)
 	fmt.Println("test accuracy above 0.75:", ev.Accuracy > 0.75)
 	// Output:
-	// trainable 333206 frozen 320
+	// 6 epochs; trainable 333206 frozen 320
 	// test accuracy above 0.75: true
 }

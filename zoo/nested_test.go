@@ -36,7 +36,10 @@ func TestPretrainedBackboneAsALayer(t *testing.T) {
 	if k == nil || k.Value != base.Param("stage1/block1/conv1/kernel").Value {
 		t.Fatalf("nested parameter %v does not share the base's tensor", k)
 	}
-	if err := m.Freeze("resnet-small"); err != nil {
+	if bb, err := zoo.Backbone(m, "resnet-small"); err != nil || len(bb) == 0 || bb[0] != "resnet-small/stem/conv" {
+		t.Fatalf("backbone %v, %v", bb, err)
+	}
+	if err := zoo.FreezeBackbone(m, "resnet-small"); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range m.Params() {
@@ -89,12 +92,12 @@ func TestPretrainedBackboneAsALayer(t *testing.T) {
 		t.Errorf("%d parameters get gradients; want the classifier's 2", n)
 	}
 
-	// Phase two: unfreeze the base's last stage.
-	info, _ := zoo.Lookup("resnet-small")
-	for _, st := range info.LastStage {
-		if err := m.Unfreeze("resnet-small/" + st); err != nil {
-			t.Fatal(err)
-		}
+	// Phase two: unfreeze the base's last stage, found by the zoo's metadata.
+	if stage, err := zoo.LastStage(m, "resnet-small"); err != nil || len(stage) != 1 || stage[0] != "resnet-small/stage3/" {
+		t.Fatalf("last stage %v, %v", stage, err)
+	}
+	if err := zoo.UnfreezeLastStage(m, "resnet-small"); err != nil {
+		t.Fatal(err)
 	}
 	if s := m.Summary(); !regexp.MustCompile(`resnet-small \(Model\) .* partly`).MatchString(s) {
 		t.Errorf("summary does not show the base partly trainable:\n%s", s)

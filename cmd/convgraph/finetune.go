@@ -392,40 +392,51 @@ func (r *finetuneRun) fit(epoch, step int, state map[string][]float64, statePhas
 		}
 		return opt, nil
 	}
+	// The recipe itself is the library's (train.FineTune, zoo.LastStage); the run around
+	// it saves, resumes and reports.
 	var err error
+	ft := train.FineTuneConfig{Config: cfg}
+	ft.Config.Epochs, ft.Config.InitialEpoch, ft.Config.InitialStep, ft.Config.LR = f.epochs, epoch, step, f.lr
 	if epoch < f.epochs {
 		r.phase = 1
 		if r.opt, err = newOpt(1); err != nil {
 			return err
 		}
-		cfg.Epochs, cfg.InitialEpoch, cfg.InitialStep, cfg.LR, cfg.Optimizer = f.epochs, epoch, step, f.lr, r.opt
-		if _, err := train.Fit(ctx, r.m, r.trainSet, cfg); err != nil {
-			return interrupted(err)
-		}
-		epoch, step = f.epochs, r.stepsDone
+		ft.Config.Optimizer = r.opt
 	}
-	phase1 := medianEpochSeconds(r.history.Epochs[:min(f.epochs, len(r.history.Epochs))])
-	var phase2 float64
+	phase1 := -1.0
 	if f.twoPhase {
-		info, _ := zoo.Lookup(r.zooName) // checked before phase 1
-		if err := r.m.Unfreeze(info.LastStage...); err != nil {
+		if ft.Unfreeze, err = zoo.LastStage(r.m, r.zooName); err != nil { // checked before phase 1
 			return err
 		}
-		if r.opt, err = newOpt(2); err != nil {
-			return err
+		ft.FineEpochs, ft.FineLR = f.fineEpochs, f.fineLR
+		ft.BeforeFine = func(c *train.Config) error {
+			phase1 = medianEpochSeconds(r.history.Epochs[:min(f.epochs, len(r.history.Epochs))])
+			var err error
+			if r.opt, err = newOpt(2); err != nil {
+				return err
+			}
+			r.phase, c.Optimizer = 2, r.opt
+			if epoch >= f.epochs {
+				c.InitialStep = step // resumed inside phase 2
+			}
+			_, trainable, _ := r.m.ParamCounts()
+			if !f.jsonOut {
+				fmt.Fprintf(r.stderr, "phase 2: unfroze %s (%s trainable parameters), learning rate %g\n",
+					strings.Join(ft.Unfreeze, ", "), commas(trainable), c.LR)
+			}
+			return nil
 		}
-		r.phase = 2
-		_, trainable, _ := r.m.ParamCounts()
-		if !f.jsonOut {
-			fmt.Fprintf(r.stderr, "phase 2: unfroze %s (%s trainable parameters), learning rate %g\n",
-				strings.Join(info.LastStage, ", "), commas(trainable), f.fineLR)
-		}
-		// Epoch numbering and the step count go on where phase 1 stopped.
-		cfg.Epochs, cfg.InitialEpoch, cfg.InitialStep, cfg.LR, cfg.Optimizer = f.epochs+f.fineEpochs, epoch, step, f.fineLR, r.opt
-		if _, err := train.Fit(ctx, r.m, r.trainSet, cfg); err != nil {
-			return interrupted(err)
-		}
-		phase2 = medianEpochSeconds(r.history.Epochs[f.epochs:])
+	}
+	if _, err := train.FineTune(ctx, r.m, r.trainSet, ft); err != nil {
+		return interrupted(err)
+	}
+	var phase2 float64
+	if phase1 < 0 {
+		phase1 = medianEpochSeconds(r.history.Epochs[:min(f.epochs, len(r.history.Epochs))])
+	}
+	if f.twoPhase {
+		phase2 = medianEpochSeconds(r.history.Epochs[min(f.epochs, len(r.history.Epochs)):])
 	}
 	if err := r.save(); err != nil {
 		return err

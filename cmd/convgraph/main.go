@@ -82,6 +82,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newDot(), newViz())
 	root.AddCommand(newBench())
 	root.AddCommand(newExport(), newImport())
+	root.AddCommand(newServe())
 	return root
 }
 

@@ -1,26 +1,27 @@
 #!/usr/bin/env node
 // Runs an ONNX model in ONNX Runtime (onnxruntime-node, CPU) and prints one JSON object.
 //
-//   node tools/ort/run.js MODEL.onnx INPUT.f32 N,H,W,C [--threads T] [--bench ITERS]
+//   node tools/ort/run.js MODEL.onnx INPUT.f32 N,H,W,C [--threads T] [--bench ITERS] [--seconds S]
 //
 // INPUT.f32 holds the input as little-endian float32 values in the given shape. The JSON
 // has the model's input and output names and the first output's shape and values; with
 // --bench it has "ms" instead of the values: the times of ITERS runs after two warm-up
-// runs. Errors go to stderr, exit status 1.
+// runs, or of as many more as --seconds S needs. Errors go to stderr, exit status 1.
 'use strict';
 const fs = require('fs');
 const ort = require('onnxruntime-node');
 
 async function main() {
   const args = process.argv.slice(2);
-  let threads = 0, bench = 0;
+  let threads = 0, bench = 0, seconds = 0;
   const pos = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--threads') threads = parseInt(args[++i], 10);
     else if (args[i] === '--bench') bench = parseInt(args[++i], 10);
+    else if (args[i] === '--seconds') seconds = parseFloat(args[++i]);
     else pos.push(args[i]);
   }
-  if (pos.length !== 3) throw new Error('usage: run.js MODEL.onnx INPUT.f32 N,H,W,C [--threads T] [--bench ITERS]');
+  if (pos.length !== 3) throw new Error('usage: run.js MODEL.onnx INPUT.f32 N,H,W,C [--threads T] [--bench ITERS] [--seconds S]');
   const [model, inputPath, shapeArg] = pos;
   const shape = shapeArg.split(',').map((s) => parseInt(s, 10));
   const buf = fs.readFileSync(inputPath);
@@ -36,10 +37,12 @@ async function main() {
   if (bench > 0) {
     for (let i = 0; i < 2; i++) await session.run(feeds);
     out.ms = [];
-    for (let i = 0; i < bench; i++) {
+    let total = 0;
+    for (let i = 0; i < bench || total < seconds * 1000; i++) {
       const t0 = process.hrtime.bigint();
       await session.run(feeds);
       out.ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      total += out.ms[out.ms.length - 1];
     }
   } else {
     const res = await session.run(feeds);

@@ -627,6 +627,77 @@ def c_upsample_bilinear_rect(name):
                lambda x: F.interpolate(x, scale_factor=(3, 2), mode="bilinear", align_corners=False), randn(1, 2, 3, 4))
 
 
+def conv_transpose_case(name, n, c, h, w_, f, kernel, strides, padding, dilation=(1, 1), use_bias=True):
+    """Keras's Conv2DTranspose: the input gradient of the convolution that maps the output
+    (valid: (i-1)*s + dilated kernel; same: i*s, TF-style pads of that size) back to x."""
+    keff = [dilation[i] * (kernel[i] - 1) + 1 for i in range(2)]
+    if padding == "same":
+        out = (h * strides[0], w_ * strides[1])
+    else:
+        out = ((h - 1) * strides[0] + keff[0], (w_ - 1) * strides[1] + keff[1])
+    pad = resolve_pad(padding, out, kernel, strides, dilation)
+    x = randn(n, c, h, w_)
+    w = randn(c, f, kernel[0], kernel[1])  # ConvTranspose2d's [in, out, kh, kw]
+    b = randn(f) if use_bias else None
+    xl, wl = leaf(x), leaf(w)
+    bl = leaf(b) if use_bias else None
+    z = torch.zeros(n, f, out[0], out[1], dtype=DT, requires_grad=True)
+    conv = conv_op(z, wl, None, pad, strides, dilation)
+    assert list(conv.shape) == [n, c, h, w_], (conv.shape, x.shape)
+    (y,) = torch.autograd.grad(conv, z, grad_outputs=xl, create_graph=True)
+    if use_bias:
+        y = y + bl.view(1, -1, 1, 1)
+    # Cross-check with torch's own transposed convolution where its padding can say it.
+    if pad[0] == pad[1] and pad[2] == pad[3]:
+        full = F.conv_transpose2d(x, w, None, stride=tuple(strides), padding=(pad[0], pad[2]), dilation=tuple(dilation))
+        full = F.pad(full, (0, out[1] - full.shape[3], 0, out[0] - full.shape[2]))
+        if use_bias:
+            full = full + b.view(1, -1, 1, 1)
+        assert torch.allclose(y.detach(), full, rtol=_tol(), atol=_tol())
+    dy = randn(*y.shape)
+    (y * dy).sum().backward()
+    params = {
+        "filters": f,
+        "kernel": list(kernel),
+        "strides": list(strides),
+        "dilation": list(dilation),
+        "padding": padding,
+        "pad": pad,
+        "out": list(out),
+        "use_bias": use_bias,
+    }
+    t = {"x": x, "w": w, "y": y, "dy": dy, "grad_x": xl.grad, "grad_w": wl.grad}
+    if use_bias:
+        t["b"] = b
+        t["grad_b"] = bl.grad
+    save(name, "conv2d_transpose", params, t)
+
+
+def c_conv_transpose_valid_s2(name):
+    conv_transpose_case(name, 2, 3, 4, 5, 2, (3, 3), (2, 2), "valid")
+
+
+def c_conv_transpose_same_s2(name):
+    conv_transpose_case(name, 2, 2, 4, 4, 3, (3, 3), (2, 2), "same")
+
+
+def c_conv_transpose_same_s2_k2(name):
+    conv_transpose_case(name, 1, 3, 3, 4, 2, (2, 2), (2, 2), "same", use_bias=False)
+
+
+def c_conv_transpose_same_s1(name):
+    conv_transpose_case(name, 2, 2, 5, 5, 3, (3, 3), (1, 1), "same")
+
+
+def c_conv_transpose_valid_dilation2_rect(name):
+    conv_transpose_case(name, 1, 2, 3, 4, 2, (2, 3), (1, 2), "valid", dilation=(2, 2))
+
+
+def c_conv_transpose_same_s3_k2(name):
+    # Kernel smaller than the stride: some output cells receive nothing but the bias.
+    conv_transpose_case(name, 1, 2, 3, 3, 2, (2, 2), (3, 3), "same")
+
+
 def c_global_maxpool(name):
     unary_case(name, "global_maxpool2d", {}, lambda x: F.adaptive_max_pool2d(x, 1).flatten(1), randn(2, 3, 4, 5))
 
@@ -857,6 +928,12 @@ CASES = [
     ("reshape", c_reshape),
     ("global_maxpool", c_global_maxpool),
     ("upsample_nearest", c_upsample_nearest),
+    ("conv_transpose_valid_s2", c_conv_transpose_valid_s2),
+    ("conv_transpose_same_s2", c_conv_transpose_same_s2),
+    ("conv_transpose_same_s2_k2", c_conv_transpose_same_s2_k2),
+    ("conv_transpose_same_s1", c_conv_transpose_same_s1),
+    ("conv_transpose_valid_dilation2_rect", c_conv_transpose_valid_dilation2_rect),
+    ("conv_transpose_same_s3_k2", c_conv_transpose_same_s3_k2),
     ("upsample_bilinear", c_upsample_bilinear),
     ("upsample_bilinear_rect", c_upsample_bilinear_rect),
     ("depthwise_same_s1", c_depthwise_same_s1),
