@@ -9,6 +9,7 @@ below it so noise can be judged.
 
     python3 bench/compare.py                      # fashion-cnn, batch 32 and 128, 2 threads
     python3 bench/compare.py --models fashion-cnn,alexnet-small,resnet-small --runs 7
+    python3 bench/compare.py --models mobilenet-small --batches 32 --runs 3
     python3 bench/compare.py --threads 1,2 --seconds 5
     python3 bench/compare.py --stock        # add stock Gorgonia's course CNN (slow)
 

@@ -106,7 +106,30 @@ def resnet_small():
     return nn.Sequential(*layers)
 
 
-MODELS = {"fashion-cnn": fashion_cnn, "alexnet-small": alexnet_small, "resnet-small": resnet_small}
+def conv_bn_relu6(cin, cout, k, s, size, groups=1):
+    b, a = same_pad(size, k, s)
+    conv = nn.Conv2d(cin, cout, k, s, padding=b if b == a else 0, groups=groups, bias=False)
+    if b != a:
+        conv = SamePad(conv, k, s, size)
+    return [conv, bn(cout), nn.ReLU6()]
+
+
+def mobilenet_small():
+    # zoo "mobilenet-small": a 3x3 stem, six depthwise-separable blocks (3x3 depthwise with
+    # groups=C, BN, ReLU6, 1x1 pointwise, BN, ReLU6), global average pooling, on 28x28x1.
+    layers = conv_bn_relu6(1, 16, 3, 1, 28)
+    cin, size = 16, 28
+    for f, stride in [(32, 1), (64, 2), (64, 1), (128, 2), (128, 1), (256, 2)]:
+        layers += conv_bn_relu6(cin, cin, 3, stride, size, groups=cin)
+        size = (size + stride - 1) // stride
+        layers += conv_bn_relu6(cin, f, 1, 1, size)
+        cin = f
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 10)]
+    return nn.Sequential(*layers)
+
+
+MODELS = {"fashion-cnn": fashion_cnn, "alexnet-small": alexnet_small, "resnet-small": resnet_small,
+          "mobilenet-small": mobilenet_small}
 
 
 def timed(step, warmup, seconds):

@@ -38,6 +38,7 @@ const (
 var parityElsewhere = map[string]string{
 	"model_fashion_cnn": "package nn",
 	"model_residual":    "package nn",
+	"model_mobilenet":   "package nn",
 }
 
 // parityTensor is one fixture tensor. I64 tensors (class labels) are converted to float32,

@@ -183,3 +183,39 @@ func TestParityResidual(t *testing.T) {
 	f.close("moving_mean", m.Param("stem_bn/moving_mean").Value.Data().([]float32), f.f32("stem_bn/new_moving_mean"))
 	f.close("moving_variance", m.Param("stem_bn/moving_variance").Value.Data().([]float32), f.f32("stem_bn/new_moving_variance"))
 }
+
+// The MobileNet-era layers in one network (a stride-2 stem with batch norm in training
+// mode and ReLU6, a depthwise convolution, a separable one with depth multiplier 2, a
+// stride-2 transposed convolution) match PyTorch: logits, loss, every gradient and the
+// moving statistics.
+func TestParityMobileNetLayers(t *testing.T) {
+	f := loadFixture(t, "model_mobilenet")
+	m, err := nn.Sequential("mobilenet-layers",
+		nn.Input(8, 8, 3),
+		nn.Conv2D(4, 3, nn.Padding(nn.Same), nn.Strides(2), nn.UseBias(false), nn.Name("stem")),
+		nn.BatchNorm(nn.Name("stem_bn")),
+		nn.Activate(nn.ReLU6),
+		nn.DepthwiseConv2D(3, nn.Padding(nn.Same), nn.UseBias(false), nn.Activation(nn.Swish), nn.Name("dw")),
+		nn.SeparableConv2D(6, 3, nn.Padding(nn.Same), nn.DepthMultiplier(2), nn.Activation(nn.GELU), nn.Name("sep")),
+		nn.Conv2DTranspose(4, 2, nn.Strides(2), nn.Name("up")),
+		nn.GlobalAvgPool2D(nn.Name("pool")),
+		nn.Dense(3, nn.Name("head")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.loadParams(m)
+	gr, err := m.Compile(2, nn.Train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gr.Run(nchwToNHWC(f.f32("x"), 2, 3, 8, 8), f.ints("labels")); err != nil {
+		t.Fatal(err)
+	}
+	f.close("logits", gr.Logits().Data().([]float32), f.f32("logits"))
+	f.close("loss", []float32{float32(gr.Loss())}, f.f32("loss"))
+	for _, p := range gr.GradParams() {
+		f.close("grad/"+p.Name, gr.Grad(p.Name).Data().([]float32), f.f32("grad/"+p.Name))
+	}
+	f.close("moving_mean", m.Param("stem_bn/moving_mean").Value.Data().([]float32), f.f32("stem_bn/new_moving_mean"))
+	f.close("moving_variance", m.Param("stem_bn/moving_variance").Value.Data().([]float32), f.f32("stem_bn/new_moving_variance"))
+}

@@ -59,6 +59,22 @@ func (d *distributed) output(stdout, stderr io.Writer) (io.Writer, io.Writer) {
 	return io.Discard, io.Discard
 }
 
+// launcher and flag complete a command line that continues the run: "mpirun -np N " and
+// " --distributed" under MPI, nothing otherwise.
+func (d *distributed) launcher() string {
+	if d == nil {
+		return ""
+	}
+	return "mpirun -np " + strconv.Itoa(d.ranks()) + " "
+}
+
+func (d *distributed) flag() string {
+	if d == nil {
+		return ""
+	}
+	return " --distributed"
+}
+
 // finish shuts MPI down after a successful command. After a failure it returns the error
 // without MPI_Finalize: the process exits with status 1 and mpirun ends the other ranks
 // (which may be waiting for this one) instead of leaving them to hang.

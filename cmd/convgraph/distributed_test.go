@@ -223,3 +223,64 @@ func TestResumeStepAcrossRankCounts(t *testing.T) {
 		}
 	}
 }
+
+// Ctrl-C on mpirun reaches the ranks as SIGTERM: they stop after the same step, rank 0
+// saves the run, and --resume continues it. mpirun is given 10 s before its SIGKILL
+// (odls_base_sigkill_timeout, 1 s by default), as docs/distributed.md advises.
+func TestDistributedInterruptSavesTheRun(t *testing.T) {
+	bin := sharedBinary(t)
+	mpirun := mpitest.Mpirun(t)
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "run", "model.safetensors")
+	args := append([]string{"--mca", "odls_base_sigkill_timeout", "10"}, mpitest.Args(2)...)
+	cmd := exec.Command(mpirun, append(append(args, bin), "train", "--distributed", "--model", "mlp",
+		"--dataset", "sample", "--epochs", "500", "--out", "run")...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if _, err := os.Stat(ckpt); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no checkpoint after 3 minutes:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("mpirun still running 2 minutes after Ctrl-C:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "continue with: mpirun -np 2 convgraph train --out run --resume --epochs 500 --distributed") {
+		t.Fatalf("no interruption message:\n%s", out.String())
+	}
+	c, err := train.Load(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := strconv.Itoa(c.Epoch + 1)
+	code, stdout, stderr := mpirunBin(t, bin, dir, 2, 5*time.Minute, "train", "--distributed", "--out", "run", "--resume", "--epochs", more)
+	if code != 0 || !strings.Contains(stdout, "test accuracy: ") {
+		t.Fatalf("resume: exit %d\n%s%s", code, stdout, stderr)
+	}
+	c2, err := train.Load(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.Epoch != c.Epoch+1 {
+		t.Fatalf("after resuming: epoch %d, want %d", c2.Epoch, c.Epoch+1)
+	}
+}

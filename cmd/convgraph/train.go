@@ -331,8 +331,8 @@ func runTrain(c *cobra.Command, f trainFlags) (err error) {
 		if err := save(); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "\ninterrupted after %d steps; saved %s and %s; continue with: convgraph train --out %s --resume --epochs %d\n",
-			stepsDone, ckpt, histPath, f.out, f.epochs)
+		fmt.Fprintf(stderr, "\ninterrupted after %d steps; saved %s and %s; continue with: %sconvgraph train --out %s --resume --epochs %d%s\n",
+			stepsDone, ckpt, histPath, dist.launcher(), f.out, f.epochs, dist.flag())
 		return interruptedError(signalled())
 	case fitErr != nil:
 		// Keep the last good checkpoint (if any) untouched; report where training failed.

@@ -884,6 +884,74 @@ def c_model_residual(name):
     save(name, "model_residual", params, t)
 
 
+def c_model_mobilenet(name):
+    """A small network of the MobileNet-era layers: a stride-2 stem with batch norm (training
+    mode) and ReLU6, a depthwise convolution with Swish, a separable convolution (depth
+    multiplier 2) with GELU, a stride-2 transposed convolution, global average pooling and a
+    dense head; NCHW, Keras-like names."""
+    eps, momentum = 1e-3, 0.99
+    x = randn(2, 3, 8, 8)
+    labels = torch.randint(0, 3, (2,), dtype=torch.int64)
+    trainable = {
+        "stem/kernel": glorot((4, 3, 3, 3), 3 * 9, 4 * 9),
+        "stem_bn/gamma": (1.0 + 0.2 * randn(4)).to(torch.float32).to(DT),
+        "stem_bn/beta": (0.2 * randn(4)).to(torch.float32).to(DT),
+        "dw/depthwise_kernel": glorot((4, 1, 3, 3), 4 * 9, 1 * 9),
+        "sep/depthwise_kernel": glorot((8, 1, 3, 3), 4 * 9, 2 * 9),
+        "sep/pointwise_kernel": glorot((6, 8, 1, 1), 8, 6),
+        "sep/bias": (0.1 * randn(6)).to(torch.float32).to(DT),
+        "up/kernel": glorot((6, 4, 2, 2), 4 * 4, 6 * 4),
+        "up/bias": (0.1 * randn(4)).to(torch.float32).to(DT),
+        "head/kernel": glorot((4, 3), 4, 3),
+        "head/bias": (0.1 * randn(3)).to(torch.float32).to(DT),
+    }
+    moving = {
+        "stem_bn/moving_mean": (0.5 * randn(4)).to(torch.float32).to(DT),
+        "stem_bn/moving_variance": rand_uniform((4,), 0.5, 2.0),
+    }
+    wl = {k: leaf(v) for k, v in trainable.items()}
+    xl = leaf(x)
+    pre = []
+    h = conv_op(xl, wl["stem/kernel"], None, resolve_pad("same", (8, 8), (3, 3), (2, 2)), (2, 2), (1, 1))
+    h, nmm, nmv = batchnorm_ref(
+        h, wl["stem_bn/gamma"], wl["stem_bn/beta"], moving["stem_bn/moving_mean"], moving["stem_bn/moving_variance"], eps, momentum, True
+    )
+    pre.append(h.detach())
+    pre.append(h.detach() - 6)
+    h = F.hardtanh(h, 0.0, 6.0)
+    same1 = resolve_pad("same", (4, 4), (3, 3), (1, 1))
+    h = F.silu(F.conv2d(tfpad(h, same1), wl["dw/depthwise_kernel"], None, groups=4))
+    h = F.conv2d(tfpad(h, same1), wl["sep/depthwise_kernel"], None, groups=4)
+    h = F.gelu(F.conv2d(h, wl["sep/pointwise_kernel"], wl["sep/bias"]))
+    h = F.conv_transpose2d(h, wl["up/kernel"], wl["up/bias"], stride=2)
+    h = h.mean(dim=(2, 3))
+    logits = h @ wl["head/kernel"] + wl["head/bias"]
+    loss = F.cross_entropy(logits, labels, reduction="mean")
+    loss.backward()
+    KINK_REPORT[name] = min(p.abs().min().item() for p in pre)
+    t = dict(trainable)
+    t.update(moving)
+    t.update({"x": x, "labels": labels, "logits": logits, "loss": loss, "grad_x": xl.grad,
+              "stem_bn/new_moving_mean": nmm, "stem_bn/new_moving_variance": nmv})
+    for k, v in wl.items():
+        t["grad/" + k] = v.grad
+    params = {
+        "input": "NCHW",
+        "layers": [
+            {"name": "stem", "op": "conv2d", "filters": 4, "kernel": [3, 3], "strides": [2, 2], "padding": "same", "use_bias": False},
+            {"name": "stem_bn", "op": "batchnorm", "eps": eps, "momentum": momentum, "training": True},
+            {"name": "activation", "op": "relu6"},
+            {"name": "dw", "op": "depthwise_conv2d", "kernel": [3, 3], "depth_multiplier": 1, "padding": "same", "use_bias": False, "activation": "swish"},
+            {"name": "sep", "op": "separable_conv2d", "filters": 6, "kernel": [3, 3], "depth_multiplier": 2, "padding": "same", "activation": "gelu"},
+            {"name": "up", "op": "conv2d_transpose", "filters": 4, "kernel": [2, 2], "strides": [2, 2], "padding": "valid"},
+            {"name": "pool", "op": "global_avgpool2d"},
+            {"name": "head", "op": "dense", "units": 3},
+        ],
+        "loss": "sparse_softmax_xent_mean_from_logits",
+    }
+    save(name, "model_mobilenet", params, t)
+
+
 CASES = [
     ("conv2d_same_s1", c_conv2d_same_s1),
     ("conv2d_valid_s2_odd", c_conv2d_valid_s2_odd),
@@ -943,6 +1011,7 @@ CASES = [
     ("depthwise_rect_explicit", c_depthwise_rect_explicit),
     ("model_fashion_cnn", c_model_fashion_cnn),
     ("model_residual", c_model_residual),
+    ("model_mobilenet", c_model_mobilenet),
 ]
 
 

@@ -14,6 +14,7 @@ for m in "${models[@]}"; do
     fashion-cnn)   flags=(--epochs 12) ;;
     alexnet-small) flags=(--epochs 30 --augment --schedule cosine); polish=(--epochs 3 --lr 1e-4) ;;
     resnet-small)  flags=(--epochs 20 --augment --schedule cosine) ;;
+    mobilenet-small) flags=(--epochs 12 --schedule cosine) ;;
     *) echo "recipe: no recipe for $m" >&2; exit 2 ;;
   esac
   out="runs/zoo-$m"
