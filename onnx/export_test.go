@@ -1,11 +1,15 @@
 package onnx_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
+	"gorgonia.org/tensor"
+
+	"github.com/convgraph/convgraph/internal/ortrun"
 	"github.com/convgraph/convgraph/nn"
 	"github.com/convgraph/convgraph/onnx"
 	"github.com/convgraph/convgraph/zoo"
@@ -216,18 +220,56 @@ func TestExportModernLayersRunInONNXRuntime(t *testing.T) {
 	t.Logf("ops %v", info["ops"])
 }
 
-func TestExportRefusesSeveralInputsOrOutputs(t *testing.T) {
-	b := nn.NewBuilder("two-heads")
-	x := b.Input(4)
-	y := b.Apply(nn.Dense(3, nn.Name("a")), x)
-	z := b.Apply(nn.Dense(2, nn.Name("b")), x)
-	m, err := b.Model(y, z)
+// A model with an image and a vector input, and a classifier and an image output.
+func TestExportSeveralInputsAndOutputs(t *testing.T) {
+	requireORT(t)
+	b := nn.NewBuilder("two-ways")
+	img := b.Input(8, 7, 2)
+	meta := b.Input(3)
+	fm := b.Apply(nn.Conv2D(4, 3, nn.Padding(nn.Same), nn.Activation(nn.ReLU), nn.Name("features")), img)
+	x := b.Apply(nn.GlobalAvgPool2D(), fm)
+	v := b.Apply(nn.Dense(4, nn.Activation(nn.Tanh)), meta)
+	x = b.Apply(nn.Concatenate(), x, v)
+	class := b.Apply(nn.Dense(3, nn.Activation(nn.Softmax), nn.Name("class")), x)
+	m, err := b.Model(class, fm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	err = onnx.Export(m, &buf)
-	if want := `onnx: model "two-heads" has 1 inputs and 2 outputs; export takes models with one of each`; err == nil || err.Error() != want {
-		t.Errorf("error %v; want %s", err, want)
+	if err := m.Initialize(5); err != nil {
+		t.Fatal(err)
+	}
+	file := exportBytes(t, m)
+	info := checkONNX(t, file)
+	if got := fmt.Sprint(info["inputs"], info["outputs"]); got != "map[input:[N 8 7 2] input_1:[N 3]] map[output_0:[N 3] output_1:[N 8 7 4]]" {
+		t.Errorf("inputs and outputs %s", got)
+	}
+	if got := info["metadata"].(map[string]any)[onnx.MetaOutputs]; got != `["class","features"]` {
+		t.Errorf("output names %v", got)
+	}
+	xi, di := randomInput(6, 3, nn.Shape{8, 7, 2})
+	xv, dv := randomInput(7, 3, nn.Shape{3})
+	g, err := m.Compile(3, nn.Eval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins := []tensor.Tensor{tensor.New(tensor.WithShape(di...), tensor.WithBacking(append([]float32(nil), xi...))),
+		tensor.New(tensor.WithShape(dv...), tensor.WithBacking(append([]float32(nil), xv...)))}
+	if err := g.RunMulti(ins, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "m.onnx")
+	if err := os.WriteFile(p, file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ortrun.RunMulti(p, [][]float32{xi, xv}, [][]int{di, dv}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.All) != 2 {
+		t.Fatalf("%d outputs from ONNX Runtime", len(res.All))
+	}
+	for i := 0; i < 2; i++ {
+		want := nhwcOf(g.OutputAt(i))
+		closeTo(t, res.All[i].Name, res.All[i].Values, want, ortRtol, ortAtol)
 	}
 }
