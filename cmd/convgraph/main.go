@@ -27,14 +27,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := &checkedWriter{w: stdout}
 	root := newRoot(out, stderr)
 	root.SetArgs(args)
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
 	if err == nil && out.err != nil {
 		err = fmt.Errorf("cannot write the output: %v", unwrapPath(out.err))
 	}
 	if err == nil {
 		return 0
 	}
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	msg := commandPrefix(cmd, strings.ReplaceAll(err.Error(), "\n", " "))
 	if !errors.As(err, new(exitError)) {
 		fmt.Fprintf(stderr, "convgraph: %s\n", msg)
 	}
@@ -48,6 +48,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return 1
+}
+
+// libraryPrefixes are the packages whose errors start with their own name ("train:
+// checkpoint ..."): on the command line, the command that failed is named instead, so that
+// eval's error does not read as if train had failed.
+var libraryPrefixes = []string{"train", "nn", "graph", "data", "zoo", "onnx", "serve", "dotrender", "mpi", "kernels"}
+
+// commandPrefix replaces a library package's prefix at the start of msg with the name of
+// the command that ran ("viz filters: checkpoint ...").
+func commandPrefix(cmd *cobra.Command, msg string) string {
+	if cmd == nil || !cmd.HasParent() {
+		return msg
+	}
+	name := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+	for _, p := range libraryPrefixes {
+		if rest, ok := strings.CutPrefix(msg, p+": "); ok {
+			return name + ": " + rest
+		}
+	}
+	return msg
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {

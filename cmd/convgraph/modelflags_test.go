@@ -64,3 +64,23 @@ func TestModelFlagsEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorNamesTheCommand runs the built binary: an error from a library package is
+// prefixed with the command that failed, not the package ("train:").
+func TestErrorNamesTheCommand(t *testing.T) {
+	bin := sharedBinary(t)
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"eval", "--checkpoint", "nope"}, "convgraph: eval: checkpoint"},
+		{[]string{"summary", "--checkpoint", "nope"}, "convgraph: summary: checkpoint"},
+		{[]string{"viz", "filters", "--checkpoint", "nope", "--layer", "x", "-o", "x.png"}, "convgraph: viz filters: checkpoint"},
+	} {
+		_, _, stderr := runBin(t, bin, dir, nil, c.args...)
+		if err := checkErrorOutput(stderr, c.want); err != nil || strings.Contains(stderr, "train:") {
+			t.Errorf("%v: %v: stderr %q", c.args, err, stderr)
+		}
+	}
+}
