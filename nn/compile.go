@@ -175,6 +175,10 @@ func (a *applier) activate(x *G.Node, fn ActivationFn, alpha float64) (*G.Node, 
 // compile builds a graph; withGrads adds the gradient nodes (off only for gradient checks,
 // which differentiate the graph themselves).
 func (m *Model) compile(batch int, mode Mode, withGrads bool) (gr *Graph, err error) {
+	// Before anything is allocated: the graph's buffers against the memory budget.
+	if err := m.CheckMemory(batch, mode); err != nil {
+		return nil, err
+	}
 	gr = &Graph{model: m, batch: batch, mode: mode, g: G.NewGraph(), params: map[string]*G.Node{},
 		layerOf: map[*G.Node]string{}}
 	err = graph.Safely(func() error { return m.build(gr, withGrads) })
