@@ -335,6 +335,34 @@ func (e *exporter) layer(ls nn.LayerSpec, info nn.LayerInfo, ins []string, inSha
 				attrInts("pads", 0, 0, 0, 0), attrInt("group", 1))
 		}
 		return e.activation(name, y, c.Activation, c.Alpha, false)
+	case "Conv2DTranspose":
+		// ONNX's output: s*(in-1) + output_padding + d*(k-1) + 1 - pad_begin - pad_end.
+		s, d := pairOr(c.Strides, 1), pairOr(c.Dilation, 1)
+		out := info.OutputShape
+		p := pads(c, nn.Shape{out[0], out[1]}, c.KernelSize, s, d)
+		if c.Padding != nn.Same && c.Padding != nn.Explicit {
+			p = graph.Pad{}
+		}
+		opH := out[0] - (s[0]*(inShapes[0][0]-1) + d[0]*(c.KernelSize[0]-1) + 1 - p.Top - p.Bottom)
+		opW := out[1] - (s[1]*(inShapes[0][1]-1) + d[1]*(c.KernelSize[1]-1) + 1 - p.Left - p.Right)
+		args := []string{ins[0], param("kernel")} // [C, F, kh, kw]: ONNX's layout too
+		if hasParam("bias") {
+			args = append(args, param("bias"))
+		}
+		y := e.add("ConvTranspose", name, e.step(name, "conv_transpose", c.Activation), args,
+			attrInts("kernel_shape", c.KernelSize...), attrInts("strides", s...), attrInts("dilations", d...),
+			attrInts("pads", p.Top, p.Left, p.Bottom, p.Right), attrInts("output_padding", opH, opW), attrInt("group", 1))
+		return e.activation(name, y, c.Activation, c.Alpha, false)
+	case "UpSampling2D":
+		size := pairOr(c.Size, 1)
+		scales := e.unique(name + "/scales")
+		e.g.Initializer = append(e.g.Initializer, floatTensor(scales, []int{4}, []float32{1, 1, float32(size[0]), float32(size[1])}))
+		if c.Interpolation == nn.Bilinear {
+			return e.add("Resize", name, name, []string{ins[0], "", scales}, attrString("mode", "linear"),
+				attrString("coordinate_transformation_mode", "half_pixel")), nil
+		}
+		return e.add("Resize", name, name, []string{ins[0], "", scales}, attrString("mode", "nearest"),
+			attrString("coordinate_transformation_mode", "asymmetric"), attrString("nearest_mode", "floor")), nil
 	case "Dense":
 		args := []string{ins[0], param("kernel")}
 		if hasParam("bias") {

@@ -182,6 +182,13 @@ func modernLayers(t testing.TB) *nn.Model {
 	x = b.Apply(nn.SeparableConv2D(8, 3, nn.Strides(1), nn.Padding(nn.Same), nn.Activation(nn.ReLU)), x)
 	x = b.Apply(nn.DepthwiseConv2D(3, nn.Padding(nn.Same), nn.UseBias(false)), x)
 	x = b.Apply(nn.BatchNorm(), x)
+	x = b.Apply(nn.Conv2DTranspose(6, 3, nn.Strides(2), nn.Padding(nn.Same), nn.Activation(nn.ReLU)), x)
+	x = b.Apply(nn.Conv2DTranspose(6, 4, nn.Strides(2), nn.ExplicitPadding(1, 1, 1, 1)), x)
+	x = b.Apply(nn.Conv2DTranspose(5, 2, nn.UseBias(false)), x)
+	x = b.Apply(nn.Conv2D(8, 3, nn.Strides(4)), x)
+	x = b.Apply(nn.UpSampling2D(2, nn.Size(2, 1)), x)
+	x = b.Apply(nn.UpSampling2D(1, nn.Size(1, 2), nn.Interpolation(nn.Bilinear)), x)
+	x = b.Apply(nn.Conv2D(8, 3, nn.Strides(2, 2)), x)
 	y := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.ELU), nn.Alpha(0.7)), x)
 	z := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.GELU)), x)
 	w := b.Apply(nn.Conv2D(4, 1, nn.Activation(nn.Swish)), x)
@@ -218,6 +225,25 @@ func TestExportModernLayersRunInONNXRuntime(t *testing.T) {
 	closeTo(t, "modern", runORT(t, b, x, dims).Values, want, ortRtol, ortAtol)
 	info := checkONNX(t, b)
 	t.Logf("ops %v", info["ops"])
+
+	// The enlarging layers, compared on every value of an image output.
+	m, err := nn.Sequential("enlarge", nn.Input(5, 4, 3),
+		nn.Conv2DTranspose(4, 3, nn.Strides(2), nn.Padding(nn.Same)),
+		nn.Conv2DTranspose(4, 2, nn.Strides(3, 2), nn.Dilation(2), nn.ExplicitPadding(1, 0, 2, 1), nn.Activation(nn.Tanh)),
+		nn.Conv2DTranspose(3, 1, nn.Strides(2), nn.Padding(nn.Same)),
+		nn.UpSampling2D(2, nn.Interpolation(nn.Bilinear)),
+		nn.UpSampling2D(1, nn.Size(2, 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Initialize(12); err != nil {
+		t.Fatal(err)
+	}
+	b = exportBytes(t, m)
+	checkONNX(t, b)
+	x, dims = randomInput(8, 2, m.InputShape())
+	want, _ = runConvgraph(t, m, x, dims)
+	closeTo(t, "enlarge", runORT(t, b, x, dims).Values, want, ortRtol, ortAtol)
 }
 
 // A model with an image and a vector input, and a classifier and an image output.
