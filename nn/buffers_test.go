@@ -152,6 +152,7 @@ func TestSharedBuffersMatchOwnBuffers(t *testing.T) {
 					t.Fatal(err)
 				}
 				shared := snapshot()
+				gr.SetStep(uint64(run)) // the run advanced it; the other machine must draw the same masks
 				if err := own.Run(); err != nil {
 					t.Fatal(err)
 				}

@@ -68,6 +68,7 @@ type Graph struct {
 	heads          []*head            // the outputs with a loss
 	labelled       bool               // the last run had labels (or targets for every head)
 	step           uint64             // seeds dropout masks: see SetStep
+	pinned         bool               // masks stay at step: see PinStep
 	layerOf        map[*G.Node]string // the layer that built each forward node (for DOT)
 	pool           *graphPool         // the pool that lent it (Model.Acquire), or nil
 }
@@ -174,6 +175,10 @@ func (a *applier) activate(x *G.Node, fn ActivationFn, alpha float64) (*G.Node, 
 // compile builds a graph; withGrads adds the gradient nodes (off only for gradient checks,
 // which differentiate the graph themselves).
 func (m *Model) compile(batch int, mode Mode, withGrads bool) (gr *Graph, err error) {
+	// Before anything is allocated: the graph's buffers against the memory budget.
+	if err := m.CheckMemory(batch, mode); err != nil {
+		return nil, err
+	}
 	gr = &Graph{model: m, batch: batch, mode: mode, g: G.NewGraph(), params: map[string]*G.Node{},
 		layerOf: map[*G.Node]string{}}
 	err = graph.Safely(func() error { return m.build(gr, withGrads) })
@@ -341,10 +346,29 @@ func (gr *Graph) kept() []*G.Node {
 	return append(keep, gr.grads...)
 }
 
-// SetStep sets the training step that the next runs' dropout masks derive from (with the
-// model's seed and the layer's name). Training loops call it before each step so that a
-// resumed run draws the same masks as an uninterrupted one.
+// SetStep sets the training step that the next run's dropout masks derive from (with the
+// model's seed and the layer's name). Every run then advances the step by one, so a
+// training loop that never calls SetStep still draws a new mask at every step (steps 0,
+// 1, 2, ...); loops that call it before each step (as Fit does) make a resumed run draw
+// the same masks as an uninterrupted one.
 func (gr *Graph) SetStep(step uint64) { gr.step = step }
+
+// Step is the step the next run's dropout masks derive from.
+func (gr *Graph) Step() uint64 { return gr.step }
+
+// PinStep(true) stops runs from advancing the step, so every run draws the same dropout
+// masks (a gradient check by finite differences needs that); PinStep(false) lets them
+// advance again.
+func (gr *Graph) PinStep(on bool) { gr.pinned = on }
+
+// run runs the machine and advances the dropout step.
+func (gr *Graph) run() error {
+	err := gr.machine.Run()
+	if !gr.pinned {
+		gr.step++
+	}
+	return errors.Wrapf(err, "nn: model %q", gr.model.name)
+}
 
 // Batch is the graph's batch size.
 func (gr *Graph) Batch() int { return gr.batch }
@@ -390,7 +414,7 @@ func (gr *Graph) Run(x tensor.Tensor, labels []int) error {
 		setLabels(gr.labVal, labels)
 	}
 	gr.labelled = labels != nil
-	return errors.Wrapf(gr.machine.Run(), "nn: model %q", m.name)
+	return gr.run()
 }
 
 // targetKinds describes what each output is trained on, for error messages.
@@ -455,7 +479,7 @@ func (gr *Graph) RunMulti(inputs []tensor.Tensor, targets []Target) error {
 		}
 	}
 	gr.labelled = targets != nil && len(gr.heads) > 0
-	return errors.Wrapf(gr.machine.Run(), "nn: model %q", m.name)
+	return gr.run()
 }
 
 // OutputAt is the i-th output ([Model.Outputs]) for the last batch, as [Graph.Output] is

@@ -114,6 +114,22 @@ func (l *layer) nnLayer(local string) *nn.Layer {
 			return nn.SeparableConv2D(l.filters, l.kernel[0], opts...)
 		}
 		return nn.DepthwiseConv2D(l.kernel[0], opts...)
+	case "Conv2DTranspose":
+		opts = append(opts, nn.KernelSize(l.kernel[0], l.kernel[1]), nn.Strides(l.stride[0], l.stride[1]),
+			nn.Dilation(l.dilation[0], l.dilation[1]), nn.UseBias(l.bias))
+		if l.same {
+			opts = append(opts, nn.Padding(nn.Same))
+		} else {
+			padding()
+		}
+		act()
+		return nn.Conv2DTranspose(l.filters, l.kernel[0], opts...)
+	case "UpSampling2D":
+		opts = append(opts, nn.Size(l.size[0], l.size[1]))
+		if l.bilinear {
+			opts = append(opts, nn.Interpolation(nn.Bilinear))
+		}
+		return nn.UpSampling2D(l.size[0], opts...)
 	case "Dense":
 		opts = append(opts, nn.UseBias(l.bias))
 		act()

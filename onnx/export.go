@@ -33,6 +33,9 @@ const (
 	MetaInputLayout = "input_layout"
 	// MetaModel is the convgraph model's name.
 	MetaModel = "convgraph.model"
+	// MetaOutputs names, for a model with several outputs, the layer behind each of
+	// "output_0", "output_1", ... as a JSON array.
+	MetaOutputs = "convgraph.outputs"
 )
 
 // Preprocessing describes how raw data becomes the model's input: each pixel value v
@@ -136,29 +139,55 @@ func exportProto(m *nn.Model, opts []ExportOption) (*pb.ModelProto, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if len(m.Inputs()) != 1 || len(m.Outputs()) != 1 {
-		return nil, errors.Errorf("onnx: model %q has %d inputs and %d outputs; export takes models with one of each",
-			m.Name(), len(m.Inputs()), len(m.Outputs()))
-	}
 	spec := m.Spec()
-	infos := m.Layers()
-	e := &exporter{m: m, g: &pb.GraphProto{Name: proto.String(m.Name())},
-		used:   map[string]bool{InputName: true, OutputName: true},
-		shapes: map[string]nn.Shape{}, values: map[string]string{}}
-	in := m.InputShape()
-	inLayer := spec.Layers[0].Name
-	e.shapes[inLayer] = in
-	e.g.Input = []*pb.ValueInfoProto{valueInfo(InputName, in)}
-	e.values[inLayer] = InputName
-	if len(in) == 3 {
-		e.values[inLayer] = e.add("Transpose", InputName+"/nchw", InputName+"/nchw", []string{InputName}, attrInts("perm", 0, 3, 1, 2))
+	infos := map[string]nn.LayerInfo{}
+	for _, l := range m.Layers() {
+		infos[l.Name] = l
 	}
+	e := &exporter{m: m, g: &pb.GraphProto{Name: proto.String(m.Name())},
+		used:   map[string]bool{},
+		shapes: map[string]nn.Shape{}, values: map[string]string{}}
+	// One input is "input" and one output "output"; a model with several names them
+	// after their layers, and its outputs "output_0", "output_1", ... in [nn.Model.Outputs]
+	// order.
+	inputs, outputs := m.Inputs(), m.Outputs()
+	inName := func(i int) string {
+		if len(inputs) == 1 {
+			return InputName
+		}
+		return inputs[i].Name
+	}
+	outName := func(i int) string {
+		if len(outputs) == 1 {
+			return OutputName
+		}
+		return fmt.Sprintf("%s_%d", OutputName, i)
+	}
+	for i := range inputs {
+		e.used[inName(i)] = true
+	}
+	for i := range outputs {
+		e.used[outName(i)] = true
+	}
+	for i, port := range inputs {
+		name := inName(i)
+		e.shapes[port.Name] = port.Shape
+		e.g.Input = append(e.g.Input, valueInfo(name, port.Shape))
+		e.values[port.Name] = name
+		if len(port.Shape) == 3 {
+			e.values[port.Name] = e.add("Transpose", name+"/nchw", name+"/nchw", []string{name}, attrInts("perm", 0, 3, 1, 2))
+		}
+	}
+	in := m.InputShape()
 	for _, p := range m.Params() {
 		e.used[p.Name] = true
 		e.g.Initializer = append(e.g.Initializer, floatTensor(p.Name, p.Shape(), float32s(p.Value)))
 	}
-	for i, ls := range spec.Layers[1:] {
-		info := infos[i]
+	for _, ls := range spec.Layers {
+		if ls.Kind == "InputLayer" {
+			continue
+		}
+		info := infos[ls.Name]
 		var ins []string
 		var inShapes []nn.Shape
 		for _, name := range ls.Inputs {
@@ -171,14 +200,16 @@ func exportProto(m *nn.Model, opts []ExportOption) (*pb.ModelProto, error) {
 		}
 		e.values[ls.Name], e.shapes[ls.Name] = out, info.OutputShape
 	}
-	last := e.values[spec.Output]
-	outShape := m.OutputShape()
-	if len(outShape) == 3 {
-		e.g.Node = append(e.g.Node, node("Transpose", OutputName, []string{last}, []string{OutputName}, attrInts("perm", 0, 2, 3, 1)))
-	} else {
-		e.g.Node = append(e.g.Node, node("Identity", OutputName, []string{last}, []string{OutputName}))
+	for i, port := range outputs {
+		last, name := e.values[port.Name], outName(i)
+		if len(port.Shape) == 3 {
+			e.g.Node = append(e.g.Node, node("Transpose", name, []string{last}, []string{name}, attrInts("perm", 0, 2, 3, 1)))
+		} else {
+			e.g.Node = append(e.g.Node, node("Identity", name, []string{last}, []string{name}))
+		}
+		e.g.Output = append(e.g.Output, valueInfo(name, port.Shape))
 	}
-	e.g.Output = []*pb.ValueInfoProto{valueInfo(OutputName, outShape)}
+	outShape := m.OutputShape()
 
 	pre := Preprocessing{Scale: cfg.scale, Offset: cfg.offset, Layout: "NC"}
 	if len(in) == 3 {
@@ -186,6 +217,14 @@ func exportProto(m *nn.Model, opts []ExportOption) (*pb.ModelProto, error) {
 	}
 	preJSON, _ := json.Marshal(pre)
 	meta := [][2]string{{MetaModel, m.Name()}, {MetaInputLayout, pre.Layout}, {MetaPreprocessing, string(preJSON)}}
+	if len(outputs) > 1 {
+		var names []string
+		for _, o := range outputs {
+			names = append(names, o.Name)
+		}
+		nj, _ := json.Marshal(names)
+		meta = append(meta, [2]string{MetaOutputs, string(nj)})
+	}
 	if cfg.classes != nil {
 		if len(outShape) == 1 && len(cfg.classes) != outShape[0] {
 			return nil, errors.Errorf("onnx: model %q: %d class names for %d outputs", m.Name(), len(cfg.classes), outShape[0])
@@ -296,6 +335,34 @@ func (e *exporter) layer(ls nn.LayerSpec, info nn.LayerInfo, ins []string, inSha
 				attrInts("pads", 0, 0, 0, 0), attrInt("group", 1))
 		}
 		return e.activation(name, y, c.Activation, c.Alpha, false)
+	case "Conv2DTranspose":
+		// ONNX's output: s*(in-1) + output_padding + d*(k-1) + 1 - pad_begin - pad_end.
+		s, d := pairOr(c.Strides, 1), pairOr(c.Dilation, 1)
+		out := info.OutputShape
+		p := pads(c, nn.Shape{out[0], out[1]}, c.KernelSize, s, d)
+		if c.Padding != nn.Same && c.Padding != nn.Explicit {
+			p = graph.Pad{}
+		}
+		opH := out[0] - (s[0]*(inShapes[0][0]-1) + d[0]*(c.KernelSize[0]-1) + 1 - p.Top - p.Bottom)
+		opW := out[1] - (s[1]*(inShapes[0][1]-1) + d[1]*(c.KernelSize[1]-1) + 1 - p.Left - p.Right)
+		args := []string{ins[0], param("kernel")} // [C, F, kh, kw]: ONNX's layout too
+		if hasParam("bias") {
+			args = append(args, param("bias"))
+		}
+		y := e.add("ConvTranspose", name, e.step(name, "conv_transpose", c.Activation), args,
+			attrInts("kernel_shape", c.KernelSize...), attrInts("strides", s...), attrInts("dilations", d...),
+			attrInts("pads", p.Top, p.Left, p.Bottom, p.Right), attrInts("output_padding", opH, opW), attrInt("group", 1))
+		return e.activation(name, y, c.Activation, c.Alpha, false)
+	case "UpSampling2D":
+		size := pairOr(c.Size, 1)
+		scales := e.unique(name + "/scales")
+		e.g.Initializer = append(e.g.Initializer, floatTensor(scales, []int{4}, []float32{1, 1, float32(size[0]), float32(size[1])}))
+		if c.Interpolation == nn.Bilinear {
+			return e.add("Resize", name, name, []string{ins[0], "", scales}, attrString("mode", "linear"),
+				attrString("coordinate_transformation_mode", "half_pixel")), nil
+		}
+		return e.add("Resize", name, name, []string{ins[0], "", scales}, attrString("mode", "nearest"),
+			attrString("coordinate_transformation_mode", "asymmetric"), attrString("nearest_mode", "floor")), nil
 	case "Dense":
 		args := []string{ins[0], param("kernel")}
 		if hasParam("bias") {

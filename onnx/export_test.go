@@ -1,11 +1,15 @@
 package onnx_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
+	"gorgonia.org/tensor"
+
+	"github.com/convgraph/convgraph/internal/ortrun"
 	"github.com/convgraph/convgraph/nn"
 	"github.com/convgraph/convgraph/onnx"
 	"github.com/convgraph/convgraph/zoo"
@@ -178,6 +182,13 @@ func modernLayers(t testing.TB) *nn.Model {
 	x = b.Apply(nn.SeparableConv2D(8, 3, nn.Strides(1), nn.Padding(nn.Same), nn.Activation(nn.ReLU)), x)
 	x = b.Apply(nn.DepthwiseConv2D(3, nn.Padding(nn.Same), nn.UseBias(false)), x)
 	x = b.Apply(nn.BatchNorm(), x)
+	x = b.Apply(nn.Conv2DTranspose(6, 3, nn.Strides(2), nn.Padding(nn.Same), nn.Activation(nn.ReLU)), x)
+	x = b.Apply(nn.Conv2DTranspose(6, 4, nn.Strides(2), nn.ExplicitPadding(1, 1, 1, 1)), x)
+	x = b.Apply(nn.Conv2DTranspose(5, 2, nn.UseBias(false)), x)
+	x = b.Apply(nn.Conv2D(8, 3, nn.Strides(4)), x)
+	x = b.Apply(nn.UpSampling2D(2, nn.Size(2, 1)), x)
+	x = b.Apply(nn.UpSampling2D(1, nn.Size(1, 2), nn.Interpolation(nn.Bilinear)), x)
+	x = b.Apply(nn.Conv2D(8, 3, nn.Strides(2, 2)), x)
 	y := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.ELU), nn.Alpha(0.7)), x)
 	z := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.GELU)), x)
 	w := b.Apply(nn.Conv2D(4, 1, nn.Activation(nn.Swish)), x)
@@ -214,20 +225,77 @@ func TestExportModernLayersRunInONNXRuntime(t *testing.T) {
 	closeTo(t, "modern", runORT(t, b, x, dims).Values, want, ortRtol, ortAtol)
 	info := checkONNX(t, b)
 	t.Logf("ops %v", info["ops"])
-}
 
-func TestExportRefusesSeveralInputsOrOutputs(t *testing.T) {
-	b := nn.NewBuilder("two-heads")
-	x := b.Input(4)
-	y := b.Apply(nn.Dense(3, nn.Name("a")), x)
-	z := b.Apply(nn.Dense(2, nn.Name("b")), x)
-	m, err := b.Model(y, z)
+	// The enlarging layers, compared on every value of an image output.
+	m, err := nn.Sequential("enlarge", nn.Input(5, 4, 3),
+		nn.Conv2DTranspose(4, 3, nn.Strides(2), nn.Padding(nn.Same)),
+		nn.Conv2DTranspose(4, 2, nn.Strides(3, 2), nn.Dilation(2), nn.ExplicitPadding(1, 0, 2, 1), nn.Activation(nn.Tanh)),
+		nn.Conv2DTranspose(3, 1, nn.Strides(2), nn.Padding(nn.Same)),
+		nn.UpSampling2D(2, nn.Interpolation(nn.Bilinear)),
+		nn.UpSampling2D(1, nn.Size(2, 3)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	err = onnx.Export(m, &buf)
-	if want := `onnx: model "two-heads" has 1 inputs and 2 outputs; export takes models with one of each`; err == nil || err.Error() != want {
-		t.Errorf("error %v; want %s", err, want)
+	if err := m.Initialize(12); err != nil {
+		t.Fatal(err)
+	}
+	b = exportBytes(t, m)
+	checkONNX(t, b)
+	x, dims = randomInput(8, 2, m.InputShape())
+	want, _ = runConvgraph(t, m, x, dims)
+	closeTo(t, "enlarge", runORT(t, b, x, dims).Values, want, ortRtol, ortAtol)
+}
+
+// A model with an image and a vector input, and a classifier and an image output.
+func TestExportSeveralInputsAndOutputs(t *testing.T) {
+	requireORT(t)
+	b := nn.NewBuilder("two-ways")
+	img := b.Input(8, 7, 2)
+	meta := b.Input(3)
+	fm := b.Apply(nn.Conv2D(4, 3, nn.Padding(nn.Same), nn.Activation(nn.ReLU), nn.Name("features")), img)
+	x := b.Apply(nn.GlobalAvgPool2D(), fm)
+	v := b.Apply(nn.Dense(4, nn.Activation(nn.Tanh)), meta)
+	x = b.Apply(nn.Concatenate(), x, v)
+	class := b.Apply(nn.Dense(3, nn.Activation(nn.Softmax), nn.Name("class")), x)
+	m, err := b.Model(class, fm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Initialize(5); err != nil {
+		t.Fatal(err)
+	}
+	file := exportBytes(t, m)
+	info := checkONNX(t, file)
+	if got := fmt.Sprint(info["inputs"], info["outputs"]); got != "map[input:[N 8 7 2] input_1:[N 3]] map[output_0:[N 3] output_1:[N 8 7 4]]" {
+		t.Errorf("inputs and outputs %s", got)
+	}
+	if got := info["metadata"].(map[string]any)[onnx.MetaOutputs]; got != `["class","features"]` {
+		t.Errorf("output names %v", got)
+	}
+	xi, di := randomInput(6, 3, nn.Shape{8, 7, 2})
+	xv, dv := randomInput(7, 3, nn.Shape{3})
+	g, err := m.Compile(3, nn.Eval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins := []tensor.Tensor{tensor.New(tensor.WithShape(di...), tensor.WithBacking(append([]float32(nil), xi...))),
+		tensor.New(tensor.WithShape(dv...), tensor.WithBacking(append([]float32(nil), xv...)))}
+	if err := g.RunMulti(ins, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "m.onnx")
+	if err := os.WriteFile(p, file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ortrun.RunMulti(p, [][]float32{xi, xv}, [][]int{di, dv}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.All) != 2 {
+		t.Fatalf("%d outputs from ONNX Runtime", len(res.All))
+	}
+	for i := 0; i < 2; i++ {
+		want := nhwcOf(g.OutputAt(i))
+		closeTo(t, res.All[i].Name, res.All[i].Values, want, ortRtol, ortAtol)
 	}
 }

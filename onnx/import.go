@@ -135,6 +135,9 @@ type layer struct {
 	rate           float64
 	axis           int    // softmax layer: Keras's axis
 	crop           [4]int // Cropping2D
+	same           bool   // Conv2DTranspose: nn's same padding
+	size           [2]int // UpSampling2D
+	bilinear       bool   // UpSampling2D
 	target         nn.Shape
 	dead           bool // merged into another layer
 	params         map[string][]float64
@@ -463,6 +466,10 @@ func (im *importer) op(n *pb.NodeProto, a attrs, ins []*value) ([]*value, error)
 		return []*value{{c: shapeConst(ins[0].dims())}}, nil
 	case "Conv":
 		return im.conv(n, a, ins)
+	case "ConvTranspose":
+		return im.convTranspose(n, a, ins)
+	case "Resize", "Upsample":
+		return im.resize(n, a, ins)
 	case "Gemm":
 		return im.gemm(n, a, ins)
 	case "MatMul":
@@ -913,7 +920,7 @@ func (im *importer) activation(n *pb.NodeProto, a attrs, ins []*value) ([]*value
 		out[0].base = x
 		return out, nil
 	}
-	if fusable(x, "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense") && (x.src.act == "" || x.src.act == nn.Linear) && (act != nn.Softmax || x.src.kind == "Dense") {
+	if fusable(x, "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Dense") && (x.src.act == "" || x.src.act == nn.Linear) && (act != nn.Softmax || x.src.kind == "Dense") {
 		l := x.src
 		l.act, l.alpha = act, alpha
 		return im.output(l, x.kind, x.shape), nil
@@ -1618,5 +1625,169 @@ func (im *importer) slice(n *pb.NodeProto, a attrs, ins []*value) ([]*value, err
 
 // convLike reports whether a layer kind takes an activation of its own.
 func convLike(kind string) bool {
-	return kind == "Conv2D" || kind == "DepthwiseConv2D" || kind == "SeparableConv2D" || kind == "Dense"
+	return kind == "Conv2D" || kind == "DepthwiseConv2D" || kind == "SeparableConv2D" || kind == "Conv2DTranspose" || kind == "Dense"
+}
+
+func (im *importer) convTranspose(n *pb.NodeProto, a attrs, ins []*value) ([]*value, error) {
+	if err := need(ins, 2); err != nil {
+		return nil, err
+	}
+	x, err := image(ins[0])
+	if err != nil {
+		return nil, err
+	}
+	w, err := constInput(ins, 1, "weight")
+	if err != nil {
+		return nil, err
+	}
+	if len(w.shape) != 4 || w.isInt || w.shape[0] != x.shape[2] || w.shape[1] <= 0 || w.shape[2] <= 0 || w.shape[3] <= 0 {
+		return nil, errors.Errorf("the weight has shape %v; want [%d channels, filters, kh, kw] floats", w.shape, x.shape[2])
+	}
+	if g := a.int("group", 1); g != 1 {
+		return nil, errors.Errorf("group %d: convgraph's transposed convolution has one group", g)
+	}
+	if _, ok := a["output_shape"]; ok {
+		return nil, errors.New("output_shape is not supported: give pads and output_padding")
+	}
+	f, k := w.shape[1], [2]int{w.shape[2], w.shape[3]}
+	l := &layer{kernel: k, filters: f}
+	if l.stride, err = pairAttr(a, "strides"); err != nil {
+		return nil, err
+	}
+	if l.dilation, err = pairAttr(a, "dilations"); err != nil {
+		return nil, err
+	}
+	if ap := a.str("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "" {
+		return nil, errors.Errorf("auto_pad %q is not supported: give pads", ap)
+	}
+	if l.pads, err = padsAttr(a, x.shape, k, l.stride, l.dilation); err != nil {
+		return nil, err
+	}
+	op := [2]int{}
+	if v, ok := a.ints("output_padding"); ok {
+		if len(v) != 2 || v[0] < 0 || v[1] < 0 || v[0] > 1<<16 || v[1] > 1<<16 {
+			return nil, errors.Errorf("output_padding %v must be two sizes", v)
+		}
+		op = [2]int{int(v[0]), int(v[1])}
+	}
+	var out [2]int
+	for i := 0; i < 2; i++ {
+		out[i] = l.stride[i]*(x.shape[i]-1) + op[i] + l.dilation[i]*(k[i]-1) + 1 - l.pads[2*i] - l.pads[2*i+1]
+		if out[i] < 1 {
+			return nil, errors.Errorf("pads %v leave no output", l.pads)
+		}
+	}
+	if op != [2]int{} {
+		// nn's same padding gives in*stride cells, padded as TensorFlow pads a convolution
+		// of that size; that is the only output padding it has.
+		var same [4]int
+		same[0], same[1] = graph.SamePad(x.shape[0]*l.stride[0], k[0], l.stride[0], l.dilation[0])
+		same[2], same[3] = graph.SamePad(x.shape[1]*l.stride[1], k[1], l.stride[1], l.dilation[1])
+		if same != l.pads || out[0] != x.shape[0]*l.stride[0] || out[1] != x.shape[1]*l.stride[1] {
+			return nil, errors.Errorf("output_padding %v with pads %v: convgraph pads transposed convolutions explicitly or as same", op, l.pads)
+		}
+		l.same = true
+	}
+	var b *constant
+	if len(ins) > 2 && ins[2] != nil {
+		if b, err = constInput(ins, 2, "bias"); err != nil {
+			return nil, err
+		}
+		if b.size() != f {
+			return nil, errors.Errorf("the bias has %d values for %d filters", b.size(), f)
+		}
+	}
+	nl := im.newLayer(n, "Conv2DTranspose", x)
+	*nl = layer{name: nl.name, kind: nl.kind, node: nl.node, inputs: nl.inputs, params: nl.params,
+		kernel: k, filters: f, stride: l.stride, dilation: l.dilation, pads: l.pads, same: l.same}
+	nl.params["kernel"] = w.floats() // [C, F, kh, kw], convgraph's layout
+	if b != nil {
+		nl.bias = true
+		nl.params["bias"] = b.floats()
+	}
+	return im.output(nl, vImage, nn.Shape{out[0], out[1], f}), nil
+}
+
+func (im *importer) resize(n *pb.NodeProto, a attrs, ins []*value) ([]*value, error) {
+	x, err := image(ins[0])
+	if err != nil {
+		return nil, err
+	}
+	var factors []float64
+	switch {
+	case n.GetOpType() == "Upsample" || im.opset < 11:
+		if im.opset >= 9 {
+			c, err := constInput(ins, 1, "scales")
+			if err != nil {
+				return nil, err
+			}
+			factors = c.floats()
+		} else {
+			at, ok := a["scales"]
+			if !ok {
+				return nil, errors.New("no scales")
+			}
+			for _, v := range at.Floats {
+				factors = append(factors, float64(v))
+			}
+		}
+	case len(ins) > 3 && ins[3] != nil:
+		c, err := constInput(ins, 3, "sizes")
+		if err != nil {
+			return nil, err
+		}
+		sizes, err := c.ints()
+		if err != nil {
+			return nil, err
+		}
+		d := x.dims()
+		if len(sizes) != 4 {
+			return nil, errors.Errorf("sizes %v must have 4 values", sizes)
+		}
+		for i, v := range sizes {
+			if i == 0 {
+				factors = append(factors, 1)
+				continue
+			}
+			factors = append(factors, float64(v)/float64(d[i]))
+		}
+	default:
+		c, err := constInput(ins, 2, "scales")
+		if err != nil {
+			return nil, err
+		}
+		factors = c.floats()
+	}
+	if len(factors) != 4 || factors[0] != 1 || factors[1] != 1 {
+		return nil, errors.Errorf("scales %v: convgraph enlarges height and width only", factors)
+	}
+	var size [2]int
+	for i, f := range factors[2:] {
+		if f != math.Trunc(f) || f < 1 || f > 1<<10 {
+			return nil, errors.Errorf("scale %v: convgraph enlarges by whole factors", f)
+		}
+		size[i] = int(f)
+	}
+	mode := a.str("mode", "nearest")
+	ctm := a.str("coordinate_transformation_mode", "half_pixel")
+	if n.GetOpType() == "Upsample" || im.opset < 11 {
+		ctm = "asymmetric"
+	}
+	bilinear := false
+	switch mode {
+	case "nearest":
+		if nm := a.str("nearest_mode", "round_prefer_floor"); ctm != "asymmetric" || nm != "floor" && im.opset >= 11 {
+			return nil, errors.Errorf("nearest with %s coordinates and %s rounding: convgraph repeats cells (asymmetric, floor)", ctm, nm)
+		}
+	case "linear", "bilinear":
+		if ctm != "half_pixel" && ctm != "pytorch_half_pixel" {
+			return nil, errors.Errorf("linear with %s coordinates: convgraph's bilinear uses half-pixel centres", ctm)
+		}
+		bilinear = true
+	default:
+		return nil, errors.Errorf("mode %q: convgraph has nearest and bilinear", mode)
+	}
+	l := im.newLayer(n, "UpSampling2D", x)
+	l.size, l.bilinear = size, bilinear
+	return im.output(l, vImage, nn.Shape{x.shape[0] * size[0], x.shape[1] * size[1], x.shape[2]}), nil
 }

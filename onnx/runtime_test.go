@@ -88,6 +88,20 @@ func runConvgraph(t testing.TB, m *nn.Model, x []float32, dims []int) ([]float64
 		t.Fatal(err)
 	}
 	out := g.Output()
+	return nhwcOf(out), nhwcShape(out)
+}
+
+// nhwcShape is an output's shape in the order an exported model gives it.
+func nhwcShape(out *tensor.Dense) []int {
+	s := out.Shape()
+	if len(s) == 4 {
+		return []int{s[0], s[2], s[3], s[1]}
+	}
+	return append([]int(nil), s...)
+}
+
+// nhwcOf reads a convgraph output as float64s, images reordered from NCHW to NHWC.
+func nhwcOf(out *tensor.Dense) []float64 {
 	vals := make([]float64, out.Size())
 	switch d := out.Data().(type) {
 	case []float32:
@@ -108,9 +122,9 @@ func runConvgraph(t testing.TB, m *nn.Model, x []float32, dims []int) ([]float64
 				}
 			}
 		}
-		return nhwc, []int{n, h, w, c}
+		return nhwc
 	}
-	return vals, append([]int(nil), s...)
+	return vals
 }
 
 // closeTo checks got against want elementwise: |got-want| <= rtol*|want| + atol.

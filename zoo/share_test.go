@@ -89,7 +89,8 @@ func checkSharing(t *testing.T, name string, mode nn.Mode, batch int) {
 		shared = append(shared, run(i))
 	}
 	for i := range runs {
-		again := run(i) // also sets the input and step the other machine reads
+		again := run(i)       // also sets the input the other machine reads
+		gr.SetStep(uint64(i)) // the run advanced the step; the other machine draws the same masks
 		if err := own.Run(); err != nil {
 			t.Fatal(err)
 		}

@@ -396,7 +396,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--resume", "--model", "fashion-cnn", "--out", at("run"), "--epochs", "3"}, 2, "trains logreg, not --model fashion-cnn"},
 		{[]string{"train", "--resume", "--out", at("run"), "--epochs", "1"}, 2, "already did 1 epochs"},
 		{[]string{"train", "--resume", "--out", at("mlprun"), "--epochs", "3", "--lr", "1e30"}, 1, "epoch 2, batch"},
-		{[]string{"eval"}, 2, "eval needs --checkpoint"},
+		{[]string{"eval"}, 2, "eval needs --model NAME"},
 		{[]string{"eval", "--checkpoint", at("missing.safetensors")}, 1, "missing.safetensors"},
 		{[]string{"eval", "--checkpoint", at("random.safetensors")}, 1, "random.safetensors"},
 		{[]string{"eval", "--checkpoint", at("empty.safetensors")}, 1, "empty.safetensors"},
@@ -413,7 +413,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"eval", "--model", "mlp", "--pretrained"}, 1, `"mlp" has no pretrained weights`},
 		// Images.
 		{[]string{"predict", "--checkpoint", ckpt}, 2, "predict needs at least one IMAGE"},
-		{[]string{"predict", at("good.png")}, 2, "predict needs --checkpoint"},
+		{[]string{"predict", at("good.png")}, 2, "predict needs --model NAME"},
 		{[]string{"predict", "--checkpoint", ckpt, "--top", "0", at("good.png")}, 2, "--top 0 must be positive"},
 		{[]string{"predict", "--checkpoint", ckpt, at("missing.png")}, 1, "missing.png"},
 		{[]string{"predict", "--checkpoint", ckpt, at("text.png")}, 1, "text.png: cannot decode image"},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/convgraph/convgraph/internal/benchrun"
 	"github.com/convgraph/convgraph/internal/kernels"
+	"github.com/convgraph/convgraph/nn"
 	"github.com/convgraph/convgraph/zoo"
 )
 
@@ -118,6 +119,13 @@ func runBench(c *cobra.Command, f benchFlags) error {
 	}
 	minTime := time.Duration(f.seconds * float64(time.Second))
 
+	// The batches are allocated before the graphs are compiled: check both sizes first.
+	if err := m.Net().CheckMemory(f.batch, nn.Train); err != nil {
+		return fmt.Errorf("--batch %d: %w", f.batch, err)
+	}
+	if err := m.Net().CheckMemory(f.inferBatch, nn.Eval); err != nil {
+		return fmt.Errorf("--infer-batch %d: %w", f.inferBatch, err)
+	}
 	tb := m.NewBatch(f.batch)
 	tr, err := benchrun.Time(func() error { return m.TrainStep(tb) }, f.batch, f.warmup, 1, minTime)
 	if err != nil {

@@ -17,33 +17,23 @@ import (
 
 func newEval() *cobra.Command {
 	var (
-		ckpt, model string
-		pretrained  bool
-		df          dataFlags
-		batch       int
-		jsonOut     bool
+		mf      modelFlags
+		df      dataFlags
+		batch   int
+		jsonOut bool
 	)
 	c := &cobra.Command{
 		Use:   "eval --checkpoint FILE | --model NAME --pretrained [flags]",
 		Short: "Evaluate a checkpoint or a zoo model's shipped weights on a test set: accuracy, loss, per-class accuracy",
 		Args:  noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if (ckpt == "") == (model == "") {
-				return usagef("eval needs --checkpoint FILE or --model NAME --pretrained (one of them)")
-			}
-			if model != "" && !pretrained {
-				return usagef("eval --model %s needs --pretrained (an untrained model's accuracy means nothing)", model)
+			if err := mf.needPretrained("eval", "an untrained model's accuracy means nothing"); err != nil {
+				return err
 			}
 			if batch <= 0 {
 				return usagef("--batch %d must be positive", batch)
 			}
-			var saved *train.Checkpoint
-			var err error
-			if model != "" {
-				saved, err = loadPretrained(model)
-			} else {
-				saved, err = train.Load(ckpt)
-			}
+			saved, err := mf.loadSaved("eval")
 			if err != nil {
 				return err
 			}
@@ -56,7 +46,7 @@ func newEval() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := sameClasses(ckpt, saved.Extra, split.Test); err != nil {
+			if err := sameClasses(mf.checkpoint, saved.Extra, split.Test); err != nil {
 				return err
 			}
 			ev, err := train.Evaluate(saved.Model, split.Test, batch)
@@ -89,9 +79,7 @@ func newEval() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint written by train (model.safetensors)")
-	c.Flags().StringVar(&model, "model", "", "zoo model whose shipped weights to evaluate (with --pretrained)")
-	c.Flags().BoolVar(&pretrained, "pretrained", false, "use the zoo model's shipped weights")
+	mf.add(c, true)
 	c.Flags().StringVar(&df.dataset, "dataset", data.FashionMNIST, "fashion-mnist, mnist, sample, or an image folder (default: the checkpoint's)")
 	c.Flags().StringVar(&df.dataDir, "data-dir", "", "directory holding the data set's IDX files")
 	c.Flags().IntVar(&batch, "batch", 256, "evaluation batch size")
@@ -108,15 +96,15 @@ func className(classes []string, i int) string {
 
 func newPredict() *cobra.Command {
 	var (
-		ckpt string
-		top  int
+		mf  modelFlags
+		top int
 	)
 	c := &cobra.Command{
-		Use:   "predict --checkpoint FILE IMAGE...",
-		Short: "Classify PNG or JPEG images with a checkpoint and print the top classes",
+		Use:   "predict --checkpoint FILE | --model NAME --pretrained IMAGE...",
+		Short: "Classify PNG or JPEG images with a checkpoint or a zoo model's shipped weights and print the top classes",
 		RunE: func(c *cobra.Command, args []string) error {
-			if ckpt == "" {
-				return usagef("predict needs --checkpoint FILE")
+			if err := mf.needPretrained("predict", "an untrained model's predictions mean nothing"); err != nil {
+				return err
 			}
 			if len(args) == 0 {
 				return usagef("predict needs at least one IMAGE")
@@ -124,7 +112,7 @@ func newPredict() *cobra.Command {
 			if top <= 0 {
 				return usagef("--top %d must be positive", top)
 			}
-			saved, err := train.Load(ckpt)
+			saved, err := mf.loadSaved("predict")
 			if err != nil {
 				return err
 			}
@@ -158,7 +146,7 @@ func newPredict() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&ckpt, "checkpoint", "", "checkpoint written by train (model.safetensors)")
+	mf.add(c, true)
 	c.Flags().IntVar(&top, "top", 3, "how many classes to print per image")
 	return c
 }

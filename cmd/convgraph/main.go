@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/convgraph/convgraph/internal/limits"
-	"github.com/convgraph/convgraph/zoo"
 )
 
 // usageError marks a mistake in the command line: exit status 2.
@@ -95,23 +94,20 @@ func noArgs(c *cobra.Command, args []string) error {
 }
 
 func newSummary() *cobra.Command {
-	var model string
+	var mf modelFlags
 	c := &cobra.Command{
-		Use:   "summary --model NAME",
+		Use:   "summary --model NAME | --checkpoint FILE",
 		Short: "Print a Keras-style summary of a model: layers, output shapes, parameter counts",
 		Args:  noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if model == "" {
-				return usagef("summary needs --model NAME (one of %s)", strings.Join(zoo.Names(), ", "))
-			}
-			m, err := zoo.New(model)
+			m, err := mf.load("summary")
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			_, err = fmt.Fprint(c.OutOrStdout(), m.Summary())
 			return err
 		},
 	}
-	c.Flags().StringVar(&model, "model", "", "zoo model name ("+strings.Join(zoo.Names(), ", ")+")")
+	mf.add(c, true)
 	return c
 }

@@ -120,7 +120,7 @@ func TestTrainBadInput(t *testing.T) {
 		{[]string{"train", "--dataset", "fashion-mnist", "--data-dir", dir, "--out", filepath.Join(dir, "z")}, 1, "fashion-mnist not found"},
 		{[]string{"train", "--resume", "--out", filepath.Join(dir, "empty")}, 1, "--resume"},
 		{[]string{"train", "--data-dir", corrupt, "--out", filepath.Join(dir, "c")}, 1, "train-images-idx3-ubyte.gz"},
-		{[]string{"eval"}, 2, "eval needs --checkpoint"},
+		{[]string{"eval"}, 2, "eval needs --model NAME"},
 		{[]string{"eval", "--checkpoint", filepath.Join(dir, "missing.safetensors")}, 1, "missing.safetensors"},
 		{[]string{"eval", "--checkpoint", garbage}, 1, "garbage.safetensors"},
 		{[]string{"predict", "--checkpoint", ckpt}, 2, "predict needs at least one IMAGE"},

@@ -63,39 +63,55 @@ func Require(t testing.TB) {
 type Result struct {
 	Inputs  []string  `json:"inputs"`
 	Outputs []string  `json:"outputs"`
-	Shape   []int     `json:"shape"`
-	Values  []float64 `json:"values"`
+	Shape   []int     `json:"shape"`  // the first output's
+	Values  []float64 `json:"values"` // the first output's
+	All     []Output  `json:"all"`
 	Ms      []float64 `json:"ms"`
+}
+
+// Output is one output of a run.
+type Output struct {
+	Name   string    `json:"name"`
+	Shape  []int     `json:"shape"`
+	Values []float64 `json:"values"`
 }
 
 // Run runs the model file on x (float32, the given shape). threads 0 leaves ONNX
 // Runtime's default; bench > 0 times that many runs instead of returning values.
 func Run(model string, x []float32, shape []int, threads, bench int) (*Result, error) {
+	return RunMulti(model, [][]float32{x}, [][]int{shape}, threads, bench)
+}
+
+// RunMulti is Run for a model with several inputs, given in the model's input order.
+func RunMulti(model string, xs [][]float32, shapes [][]int, threads, bench int) (*Result, error) {
 	dir, err := Dir()
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp("", "ortrun-*.f32")
-	if err != nil {
-		return nil, err
+	args := []string{filepath.Join(dir, "run.js"), model}
+	for k, x := range xs {
+		tmp, err := os.CreateTemp("", "ortrun-*.f32")
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(tmp.Name())
+		raw := make([]byte, 4*len(x))
+		for i, v := range x {
+			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+		}
+		if _, err := tmp.Write(raw); err != nil {
+			tmp.Close()
+			return nil, err
+		}
+		if err := tmp.Close(); err != nil {
+			return nil, err
+		}
+		var dims []string
+		for _, d := range shapes[k] {
+			dims = append(dims, strconv.Itoa(d))
+		}
+		args = append(args, tmp.Name(), strings.Join(dims, ","))
 	}
-	defer os.Remove(tmp.Name())
-	raw := make([]byte, 4*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
-	}
-	if _, err := tmp.Write(raw); err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, err
-	}
-	var dims []string
-	for _, d := range shape {
-		dims = append(dims, strconv.Itoa(d))
-	}
-	args := []string{filepath.Join(dir, "run.js"), model, tmp.Name(), strings.Join(dims, ",")}
 	if threads > 0 {
 		args = append(args, "--threads", strconv.Itoa(threads))
 	}
