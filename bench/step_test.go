@@ -19,7 +19,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	for _, c := range []struct {
 		model string
 		batch int
-	}{{"fashion-cnn", 32}, {"fashion-cnn", 128}, {"alexnet-small", 32}, {"resnet-small", 32}} {
+	}{{"fashion-cnn", 32}, {"fashion-cnn", 128}, {"alexnet-small", 32}, {"resnet-small", 32}, {"mobilenet-small", 32}} {
 		name := fmt.Sprintf("batch=%d", c.batch)
 		if c.model != "fashion-cnn" {
 			name = c.model + "/" + name

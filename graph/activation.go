@@ -74,13 +74,13 @@ func (op *actOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 
 func (op *actOp) DiffWRT(int) []bool { return []bool{true} }
 
-// SymDiff gives ReLU's gradient op the output in place of the input: y > 0 exactly
-// where x > 0 (NaN and -0 included), so the input need not be kept for the backward pass
-// and its buffer can be reused as soon as the ReLU has run.
+// SymDiff gives ReLU's (and ReLU6's) gradient op the output in place of the input: y > 0
+// exactly where x > 0 (NaN and -0 included), so the input need not be kept for the
+// backward pass and its buffer can be reused as soon as the ReLU has run.
 func (op *actOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	x := in[0]
-	if op.act == kernels.ReLU {
-		x = out
+	if op.act == kernels.ReLU || op.act == kernels.ReLU6 {
+		x = out // for ReLU6 too: 0 < y < 6 exactly where 0 < x < 6
 	}
 	dx, err := apply(&actBackOp{act: op.act, alpha: op.alpha, dims: op.dims}, x, out, grad)
 	if err != nil {
