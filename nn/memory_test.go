@@ -49,3 +49,25 @@ func TestCompileChecksTheMemoryBudget(t *testing.T) {
 		t.Errorf("a small model within the budget: %v", err)
 	}
 }
+
+// Compiling is quadratic in a graph's nodes, so a model's layers and a layer's inputs are
+// bounded, with errors that name the layer, before anything is built.
+func TestGraphSizeLimits(t *testing.T) {
+	layers := []*nn.Layer{nn.Input(4)}
+	for range 1100 {
+		layers = append(layers, nn.Dense(4))
+	}
+	if _, err := nn.Sequential("chain", layers...); err == nil || !strings.Contains(err.Error(), "the model already has 1024 layers, the limit") {
+		t.Errorf("1,100 layers: %v", err)
+	}
+	b := nn.NewBuilder("wide")
+	x := b.Input(4)
+	ins := make([]nn.Tensor, 2000)
+	for i := range ins {
+		ins[i] = x
+	}
+	y := b.Apply(nn.Add(), ins...)
+	if _, err := b.Model(y); err == nil || !strings.Contains(err.Error(), "2000 inputs: more than the limit of 1024") {
+		t.Errorf("an Add of 2,000 inputs: %v", err)
+	}
+}

@@ -261,6 +261,12 @@ func (b *Builder) place(l *Layer, inputs []Tensor) (*node, error) {
 	case k.arity > 0 && len(inputs) != k.arity:
 		return fail(errors.Errorf("needs %d input%s, got %d", k.arity, map[bool]string{true: "s"}[k.arity > 1], len(inputs)))
 	}
+	if len(inputs) > maxFanIn {
+		return fail(errors.Errorf("%d inputs: more than the limit of %d", len(inputs), maxFanIn))
+	}
+	if len(st.nodes) > maxLayers {
+		return fail(errors.Errorf("the model already has %d layers, the limit", maxLayers))
+	}
 	var shapes []Shape
 	for i, in := range inputs {
 		if in.n == nil {
