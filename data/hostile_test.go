@@ -186,3 +186,43 @@ func TestImageFolderLinksAndBudget(t *testing.T) {
 		t.Errorf("a .png linked to /dev/zero: %v", err)
 	}
 }
+
+// FuzzReadIDX writes arbitrary bytes to a file and reads it with ReadIDX, whose header
+// checks use the file's size (what a raw or gzipped file can deliver) as DecodeIDX's
+// cannot: data exactly as long as the header says, or an error naming the file, and
+// never more allocated than the budget.
+//
+//	go test -run '^$' -fuzz '^FuzzReadIDX$' -fuzztime 1m ./data
+func FuzzReadIDX(f *testing.F) {
+	f.Add(append(idxHeader(2, 2, 2), make([]byte, 8)...))
+	f.Add(append(idxHeader(1000, 28, 28), make([]byte, 16)...))
+	f.Add(idxHeader(1))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(append(idxHeader(3, 4), make([]byte, 12)...))
+	zw.Close()
+	f.Add(gz.Bytes())
+	f.Add(gz.Bytes()[:len(gz.Bytes())-3])
+	path := filepath.Join(f.TempDir(), "f.gz")
+	limits.SetMemory(64 << 20)
+	f.Cleanup(func() { limits.SetMemory(0) })
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		x, err := data.ReadIDX(path)
+		if err != nil {
+			if !strings.Contains(err.Error(), path) {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		n := 1
+		for _, d := range x.Dims {
+			n *= d
+		}
+		if n != len(x.Data) {
+			t.Fatalf("%d bytes for dimensions %v", len(x.Data), x.Dims)
+		}
+	})
+}
