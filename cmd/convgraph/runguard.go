@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -58,11 +59,18 @@ func lockRunDir(dir string) (unlock func(), err error) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, errors.Errorf("--out %s is in use by another convgraph run; wait for it to finish or choose another --out", dir)
+			return nil, runDirBusy{dir}
 		}
 		return nil, errors.Errorf("--out %s: cannot lock the directory: %v", dir, err)
 	}
 	return func() { f.Close() }, nil
+}
+
+// runDirBusy is lockRunDir's error when another run holds the lock.
+type runDirBusy struct{ dir string }
+
+func (e runDirBusy) Error() string {
+	return fmt.Sprintf("--out %s is in use by another convgraph run; wait for it to finish or choose another --out", e.dir)
 }
 
 // checkedWriter remembers the first error a write returned, so that output lost to a

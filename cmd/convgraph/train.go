@@ -50,6 +50,7 @@ type trainFlags struct {
 	resume    bool
 	overwrite bool
 	distrib   bool
+	freshOut  bool // no --out: the run gets the first free runs/MODEL, runs/MODEL-2, ...
 }
 
 func newTrain() *cobra.Command {
@@ -61,7 +62,8 @@ func newTrain() *cobra.Command {
 
 With no flags it trains the course's CNN (fashion-cnn) on Fashion-MNIST for 10 epochs with
 Adam (learning rate 0.001, batch 32), validating on 10% of the training images, and writes
-runs/fashion-cnn/model.safetensors, history.json, history.csv and curves.png. When the full
+runs/fashion-cnn/model.safetensors, history.json, history.csv and curves.png (the next run
+without --out goes to runs/fashion-cnn-2, and so on). When the full
 Fashion-MNIST set is not installed it says so and trains on the bundled sample.
 
 Ctrl-C saves a checkpoint and the history; --resume continues the run.`,
@@ -77,7 +79,7 @@ Ctrl-C saves a checkpoint and the history; --resume continues the run.`,
 	fl.Float64Var(&f.lr, "lr", 1e-3, "learning rate")
 	fl.StringVar(&f.optimizer, "optimizer", "adam", "adam, sgd (momentum 0.9) or rmsprop")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed for initialization, shuffling, dropout and the validation split")
-	fl.StringVar(&f.out, "out", "", "output directory (default runs/MODEL)")
+	fl.StringVar(&f.out, "out", "", "output directory (default: a new runs/MODEL, runs/MODEL-2, ...; with --resume or --overwrite runs/MODEL)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object with test_accuracy instead of text")
 	fl.Float64Var(&f.valSplit, "validation-split", 0.1, "fraction of the training images held out for validation (0 for none)")
 	fl.IntVar(&f.patience, "patience", 0, "stop after this many epochs without a better val_loss and keep the best weights (0: off)")
@@ -110,9 +112,51 @@ func (f *trainFlags) check() error {
 		return usagef("--optimizer %q is not adam, sgd or rmsprop", f.optimizer)
 	}
 	if f.out == "" {
+		f.freshOut = !f.resume && !f.overwrite
 		f.out = filepath.Join("runs", f.model)
 	}
 	return nil
+}
+
+// maxRunDirs bounds the search for a free run directory.
+const maxRunDirs = 10000
+
+// freshRunDir returns the first of base, base-2, base-3, ... that holds no run and, when
+// lock is set (the rank that writes the run), that no other run has locked, locked for
+// this run: two runs started at once get different directories, as in Ultralytics' runs/
+// or PyTorch Lightning's version_N. Directories are numbered like those trainers' and
+// never reused once they hold a checkpoint.
+func freshRunDir(base string, lock bool) (dir string, unlock func(), err error) {
+	for n := 1; n <= maxRunDirs; n++ {
+		dir = base
+		if n > 1 {
+			dir = fmt.Sprintf("%s-%d", base, n)
+		}
+		ckpt := filepath.Join(dir, "model.safetensors")
+		if _, err := os.Stat(ckpt); err == nil {
+			continue
+		}
+		if err := checkOut(dir); err != nil {
+			return "", nil, err
+		}
+		if !lock {
+			return dir, nil, nil
+		}
+		unlock, err := lockRunDir(dir)
+		var busy runDirBusy
+		if errors.As(err, &busy) {
+			continue
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if _, err := os.Stat(ckpt); err == nil { // written before the lock was taken
+			unlock()
+			continue
+		}
+		return dir, unlock, nil
+	}
+	return "", nil, errors.Errorf("%s through %s-%d all hold runs; pass --out DIR", base, base, maxRunDirs)
 }
 
 // checkOut makes sure the output directory can be written before any training starts.
@@ -217,9 +261,6 @@ func runTrain(c *cobra.Command, f trainFlags) (err error) {
 			return usagef("--resume: the run in %s already did %d epochs; pass a larger --epochs", f.out, cfg.InitialEpoch)
 		}
 	} else {
-		if _, err := os.Stat(ckpt); err == nil && !f.overwrite {
-			return usagef("--out %s already holds a run (%s); pass --resume to continue it, --overwrite to replace it, or another --out", f.out, ckpt)
-		}
 		var err error
 		if m, err = zoo.New(f.model); err != nil {
 			return usageError{err}
@@ -230,27 +271,46 @@ func runTrain(c *cobra.Command, f trainFlags) (err error) {
 		opt, _ = train.NewOptimizer(f.optimizer)
 	}
 	cfg.Optimizer = opt
-	if err := checkOut(f.out); err != nil {
-		return err
-	}
-	if dist.leader() { // rank 0 writes the run
-		unlock, err := lockRunDir(f.out)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-		// Under the lock, the run directory is as it was when it was checked above.
-		st, statErr := os.Stat(ckpt)
-		switch {
-		case !f.resume && statErr == nil && !f.overwrite:
-			return usagef("--out %s already holds a run (%s), written since this run started; pass --resume to continue it, --overwrite to replace it, or another --out", f.out, ckpt)
-		case f.resume && (statErr != nil || loadedStat == nil || !st.ModTime().Equal(loadedStat.ModTime()) || st.Size() != loadedStat.Size()):
-			return errors.Errorf("--resume: %s changed while this run started (another run wrote it); run the command again", ckpt)
-		}
-	}
+	// The data set is checked before the run directory, so that a mistyped flag is named
+	// rather than an existing run.
 	split, err := f.data.load(m, f.seed, stderr)
 	if err != nil {
 		return err
+	}
+	if f.freshOut {
+		dir, unlock, err := freshRunDir(f.out, dist.leader())
+		if err != nil {
+			return err
+		}
+		if unlock != nil {
+			defer unlock()
+		}
+		f.out = dir
+		ckpt, histPath = filepath.Join(dir, "model.safetensors"), filepath.Join(dir, "history.json")
+	} else {
+		if !f.resume && !f.overwrite {
+			if _, err := os.Stat(ckpt); err == nil {
+				return usagef("--out %s already holds a run (%s); pass --resume to continue it, --overwrite to replace it, or another --out", f.out, ckpt)
+			}
+		}
+		if err := checkOut(f.out); err != nil {
+			return err
+		}
+		if dist.leader() { // rank 0 writes the run
+			unlock, err := lockRunDir(f.out)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			// Under the lock, the run directory is as it was when it was checked above.
+			st, statErr := os.Stat(ckpt)
+			switch {
+			case !f.resume && statErr == nil && !f.overwrite:
+				return usagef("--out %s already holds a run (%s), written since this run started; pass --resume to continue it, --overwrite to replace it, or another --out", f.out, ckpt)
+			case f.resume && (statErr != nil || loadedStat == nil || !st.ModTime().Equal(loadedStat.ModTime()) || st.Size() != loadedStat.Size()):
+				return errors.Errorf("--resume: %s changed while this run started (another run wrote it); run the command again", ckpt)
+			}
+		}
 	}
 	trainSet := split.Train
 	if f.valSplit > 0 {
