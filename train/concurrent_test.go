@@ -45,18 +45,22 @@ func TestPredictorServesWhileTheModelTrains(t *testing.T) {
 		defer wg.Done()
 		images := 320
 		if testing.Short() {
-			images = 96 // three steps: the race detector makes each slow
+			images = 64 // two steps: the race detector makes each slow
 		}
 		if _, err := train.Fit(ctx, m, s.Train.Take(images, 1), train.Config{Epochs: 1, Seed: 1}); err != nil && ctx.Err() == nil {
 			t.Error(err)
 		}
 	}()
+	goroutines, calls := 4, 20
+	if testing.Short() {
+		goroutines, calls = 2, 5
+	}
 	var preds sync.WaitGroup
-	for g := 0; g < 4; g++ {
+	for g := 0; g < goroutines; g++ {
 		preds.Add(1)
 		go func() {
 			defer preds.Done()
-			for i := 0; i < 20; i++ {
+			for i := 0; i < calls; i++ {
 				got, err := p.Predict(batch)
 				if err != nil {
 					t.Error(err)
@@ -85,19 +89,20 @@ func TestConcurrentEvaluate(t *testing.T) {
 		t.Fatal(err)
 	}
 	test := s.Test.Take(200, 1)
+	goroutines, rounds := 4, 3
 	if testing.Short() {
-		test = s.Test.Take(70, 1)
+		test, goroutines, rounds = s.Test.Take(40, 1), 2, 1 // batches of 32 and 8
 	}
 	want, err := train.Evaluate(m, test, 32)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	for g := 0; g < 4; g++ {
+	for g := 0; g < goroutines; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; i < 3; i++ {
+			for i := 0; i < rounds; i++ {
 				got, err := train.Evaluate(m, test, 32)
 				if err != nil {
 					t.Error(err)
