@@ -89,11 +89,7 @@ func (op *convTOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 
 func (op *convTOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 	defer recoverOp(op, &err)
-	a, err := denseArg(op, vs, 0)
-	if err != nil {
-		return nil, err
-	}
-	b, err := denseArg(op, vs, 1)
+	a, b, err := denseArgs2(op, vs)
 	if err != nil {
 		return nil, err
 	}

@@ -67,11 +67,7 @@ func (op *matMulOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
 
 func (op *matMulOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 	defer recoverOp(op, &err)
-	a, err := denseArg(op, vs, 0)
-	if err != nil {
-		return nil, err
-	}
-	b, err := denseArg(op, vs, 1)
+	a, b, err := denseArgs2(op, vs)
 	if err != nil {
 		return nil, err
 	}

@@ -114,11 +114,7 @@ func (op *addOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 
 func (op *addOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 	defer recoverOp(op, &err)
-	a, err := denseArg(op, vs, 0)
-	if err != nil {
-		return nil, err
-	}
-	b, err := denseArg(op, vs, 1)
+	a, b, err := denseArgs2(op, vs)
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,17 @@ func fnT(ts ...hm.Type) hm.Type { return hm.NewFnType(ts...) }
 var scalarT = hm.TypeVariable('a')
 
 // denseArg returns input i as a float32 or float64 *tensor.Dense.
+// denseArgs2 is denseArg for an op's first two inputs.
+func denseArgs2(op fmt.Stringer, vs []G.Value) (a, b *tensor.Dense, err error) {
+	if a, err = denseArg(op, vs, 0); err != nil {
+		return nil, nil, err
+	}
+	if b, err = denseArg(op, vs, 1); err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
 func denseArg(op fmt.Stringer, vs []G.Value, i int) (*tensor.Dense, error) {
 	if i >= len(vs) {
 		return nil, errors.Errorf("graph: %v: want input %d, have %d inputs", op, i, len(vs))
