@@ -8,8 +8,8 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/convgraph/convgraph/checkpoint"
 	"github.com/convgraph/convgraph/nn"
-	"github.com/convgraph/convgraph/train"
 )
 
 //go:embed weights/*.safetensors
@@ -72,7 +72,7 @@ func verify(name string, b []byte, want string) error {
 // (the head, for another number of classes; the first convolution, for RGB input) keep
 // their fresh initialization and are listed in the report's Skipped; parameters the model
 // no longer has (the head, without IncludeHead) are listed in Unused.
-func Pretrained(name string, opts ...Option) (*nn.Model, *train.LoadReport, error) {
+func Pretrained(name string, opts ...Option) (*nn.Model, *checkpoint.Report, error) {
 	b, err := weightsFile(name)
 	if err != nil {
 		return nil, nil, err
@@ -81,7 +81,7 @@ func Pretrained(name string, opts ...Option) (*nn.Model, *train.LoadReport, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := train.LoadWeightsPartialBytes("zoo/weights/"+name+".safetensors", b, m)
+	rep, err := checkpoint.LoadWeightsPartialBytes("zoo/weights/"+name+".safetensors", b, m)
 	if err != nil {
 		return nil, nil, err
 	}
