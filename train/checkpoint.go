@@ -17,8 +17,10 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
+	"github.com/convgraph/convgraph/data"
 	"github.com/convgraph/convgraph/internal/limits"
 	"github.com/convgraph/convgraph/nn"
+	"github.com/convgraph/convgraph/preprocess"
 )
 
 // Checkpoint format: a safetensors file (the format PyTorch and Hugging Face read) holding
@@ -363,6 +365,16 @@ func LoadBytes(path string, b []byte) (*Checkpoint, error) {
 		}
 		c.OptimizerState[key] = vals
 	}
+	if !m.HasPreprocessing() {
+		// Written before models stored their preprocessing: the data set it was trained
+		// on says which background it expects; the registered sets' images are trimmed
+		// objects that fill the frame.
+		if spec, ok := data.Lookup(c.Extra["dataset"]); ok && spec.Background != "" {
+			if err := m.SetPreprocessing(preprocess.Config{Background: preprocess.Background(spec.Background), Trim: true}); err != nil {
+				return nil, errors.Wrapf(err, "train: checkpoint %q", path)
+			}
+		}
+	}
 	return c, nil
 }
 
@@ -415,7 +427,13 @@ type LoadReport struct {
 	Skipped []Skipped
 	// Unused lists checkpoint parameters m has no place for.
 	Unused []string
+	// Adapted lists parameters loaded by a rule from a checkpoint parameter of another
+	// shape (zoo.Pretrained's first convolution for another number of input channels).
+	Adapted []Adapted
 }
+
+// Adapted is a parameter a load filled from a checkpoint parameter of another shape.
+type Adapted struct{ Param, Rule string }
 
 // Skipped is a parameter a partial load left alone.
 type Skipped struct{ Param, Reason string }
