@@ -102,6 +102,9 @@ func (l *layer) nnLayer(local string) *nn.Layer {
 	case "Conv2D":
 		opts = append(opts, nn.KernelSize(l.kernel[0], l.kernel[1]), nn.Strides(l.stride[0], l.stride[1]),
 			nn.Dilation(l.dilation[0], l.dilation[1]), nn.UseBias(l.bias))
+		if l.groups > 1 {
+			opts = append(opts, nn.Groups(l.groups))
+		}
 		padding()
 		act()
 		return nn.Conv2D(l.filters, l.kernel[0], opts...)

@@ -302,7 +302,7 @@ func (e *exporter) layer(ls nn.LayerSpec, info nn.LayerInfo, ins []string, inSha
 		}
 		y := e.add("Conv", name, e.step(name, "conv", c.Activation), args,
 			attrInts("kernel_shape", c.KernelSize...), attrInts("strides", s...), attrInts("dilations", d...),
-			attrInts("pads", p.Top, p.Left, p.Bottom, p.Right), attrInt("group", 1))
+			attrInts("pads", p.Top, p.Left, p.Bottom, p.Right), attrInt("group", max(c.Groups, 1)))
 		return e.activation(name, y, c.Activation, c.Alpha, false)
 	case "DepthwiseConv2D", "SeparableConv2D":
 		// A depthwise convolution is a Conv with one group per input channel; its kernel

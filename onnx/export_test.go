@@ -84,6 +84,7 @@ func everyLayer(t testing.TB) *nn.Model {
 	x = b.Apply(nn.Conv2D(8, 3, nn.Padding(nn.Same), nn.Strides(2), nn.Activation(nn.LeakyReLU), nn.Alpha(0.1)), x)
 	x = b.Apply(nn.Conv2D(8, 3, nn.Dilation(2), nn.ExplicitPadding(2, 1, 0, 2), nn.UseBias(false)), x)
 	x = b.Apply(nn.BatchNorm(nn.Epsilon(1e-5), nn.Momentum(0.9)), x)
+	x = b.Apply(nn.Conv2D(8, 3, nn.Groups(4), nn.Padding(nn.Same), nn.Activation(nn.ReLU)), x)
 	y := b.Apply(nn.Activate(nn.Tanh), x)
 	z := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.Sigmoid), nn.KernelSize(1, 1)), x)
 	w := b.Apply(nn.Activate(nn.Linear), x)

@@ -46,7 +46,7 @@ func ModelName(name string) ImportOption { return func(c *importConfig) { c.name
 // weights, with layer names taken from the file's node names ("/layer1/layer1.0/conv1/Conv"
 // becomes "layer1/0/conv1", so Freeze("layer1/") freezes a stage).
 //
-// Operators (docs/onnx.md has the full table): Conv (group 1; strides, dilations, pads,
+// Operators (docs/onnx.md has the full table): Conv (any group; strides, dilations, pads,
 // auto_pad), Gemm, MatMul (+ Add of a constant: the bias), Relu, LeakyRelu, Elu, Sigmoid,
 // Tanh, Clip (ReLU, ReLU6), Gelu and its operator-set-13 spelling with Erf, x*Sigmoid(x)
 // (Swish), Softmax, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool,
@@ -125,6 +125,7 @@ type layer struct {
 
 	filters, units int
 	multiplier     int // DepthwiseConv2D, SeparableConv2D
+	groups         int // Conv2D
 	kernel, stride [2]int
 	dilation, pool [2]int
 	pads           [4]int // top, bottom, left, right
@@ -644,11 +645,11 @@ func (im *importer) conv(n *pb.NodeProto, a attrs, ins []*value) ([]*value, erro
 	case group == 1:
 	case group == int64(x.shape[2]) && c == 1 && f%x.shape[2] == 0:
 		depthwise = true
-	default:
-		return nil, errors.Errorf("group %d: convgraph has depthwise convolutions (group = input channels) but not other groupings", group)
+	case group < 1 || group > int64(x.shape[2]) || x.shape[2]%int(group) != 0 || f%int(group) != 0:
+		return nil, errors.Errorf("group %d does not divide the input's %d channels and the weight's %d filters", group, x.shape[2], f)
 	}
-	if !depthwise && c != x.shape[2] {
-		return nil, errors.Errorf("the weight has %d input channels, the input %d", c, x.shape[2])
+	if !depthwise && c*int(group) != x.shape[2] {
+		return nil, errors.Errorf("the weight has %d input channels per group; %d groups of the input's %d channels have %d", c, group, x.shape[2], x.shape[2]/int(group))
 	}
 	if f <= 0 || kh <= 0 || kw <= 0 {
 		return nil, errors.Errorf("the weight has shape %v", w.shape)
@@ -679,7 +680,7 @@ func (im *importer) conv(n *pb.NodeProto, a attrs, ins []*value) ([]*value, erro
 			return nil, errors.Errorf("the bias has %d values for %d filters", b.size(), f)
 		}
 	}
-	if sep := x.src; !depthwise && sep != nil && sep.kind == "DepthwiseConv2D" && fusable(x, "DepthwiseConv2D") && !sep.bias &&
+	if sep := x.src; !depthwise && group == 1 && sep != nil && sep.kind == "DepthwiseConv2D" && fusable(x, "DepthwiseConv2D") && !sep.bias &&
 		(sep.act == "" || sep.act == nn.Linear) && kh == 1 && kw == 1 && l.stride == [2]int{1, 1} && l.dilation == [2]int{1, 1} && l.pads == [4]int{} {
 		// A depthwise convolution without bias, then a 1x1 one: Keras's SeparableConv2D.
 		sep.kind, sep.filters, sep.name, sep.node = "SeparableConv2D", f, im.layerName(n), n.GetName()
@@ -699,6 +700,8 @@ func (im *importer) conv(n *pb.NodeProto, a attrs, ins []*value) ([]*value, erro
 		kernel: l.kernel, filters: f, stride: l.stride, dilation: l.dilation, pads: l.pads}
 	if depthwise {
 		nl.filters, nl.multiplier = 0, f/x.shape[2]
+	} else {
+		nl.groups = int(group)
 	}
 	nl.params[key] = w.floats() // OIHW ([C*M, 1, kh, kw] for depthwise), convgraph's layout
 	if b != nil {

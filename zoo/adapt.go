@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/convgraph/convgraph/checkpoint"
 	"github.com/convgraph/convgraph/nn"
-	"github.com/convgraph/convgraph/train"
 )
 
 // adaptInputConv fills kernel dst, [O, C, kh, kw] (OIHW), from src, [O, I, kh, kw],
@@ -31,7 +31,7 @@ func adaptInputConv[T float32 | float64](dst, src []T, o, i, c, k int) {
 // adapted by [adaptInputConv] and moves to the report's Adapted; a Dense kernel whose
 // input count differs (a Dense after Flatten, for another image size) keeps its skip,
 // with a reason that says why.
-func adapt(m, shipped *nn.Model, rep *train.LoadReport) {
+func adapt(m, shipped *nn.Model, rep *checkpoint.Report) {
 	inputName := m.Inputs()[0].Name
 	readsInput := map[string]bool{}
 	kinds := map[string]string{}
@@ -42,7 +42,7 @@ func adapt(m, shipped *nn.Model, rep *train.LoadReport) {
 		}
 	}
 	in, was := m.InputShape(), shipped.InputShape()
-	var skipped []train.Skipped
+	var skipped []checkpoint.Skipped
 	for _, s := range rep.Skipped {
 		dst, src := m.Param(s.Param), shipped.Param(s.Param)
 		if src == nil {
@@ -60,7 +60,7 @@ func adapt(m, shipped *nn.Model, rep *train.LoadReport) {
 			case []float64:
 				adaptInputConv(d, src.Value.Data().([]float64), o, i, c, k)
 			}
-			rep.Adapted = append(rep.Adapted, train.Adapted{Param: s.Param,
+			rep.Adapted = append(rep.Adapted, checkpoint.Adapted{Param: s.Param,
 				Rule: fmt.Sprintf("%d input channels from the weights' %d: each repeats input channel c mod %d, scaled by %d/%d (timm's adapt_input_conv)", c, i, i, i, c)})
 		case kinds[s.Param] == "Dense" && len(ds) == 2 && len(ss) == 2 && ds[1] == ss[1] && ds[0] != ss[0] && (in[0] != was[0] || in[1] != was[1]):
 			s.Reason = fmt.Sprintf("shape %v in the weights, %v in the model: its inputs depend on the image size (%dx%d here, %dx%d in the weights), so it keeps its fresh initialization",

@@ -8,9 +8,9 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/convgraph/convgraph/checkpoint"
 	"github.com/convgraph/convgraph/nn"
 	"github.com/convgraph/convgraph/preprocess"
-	"github.com/convgraph/convgraph/train"
 )
 
 //go:embed weights/*.safetensors
@@ -79,7 +79,7 @@ func verify(name string, b []byte, want string) error {
 // as three equal channels gives the gray model's prediction. The model's preprocessing
 // records the weights' dark background (light objects on black) and trims the margins
 // of images of other sizes, as Fashion-MNIST's images were made.
-func Pretrained(name string, opts ...Option) (*nn.Model, *train.LoadReport, error) {
+func Pretrained(name string, opts ...Option) (*nn.Model, *checkpoint.Report, error) {
 	b, err := weightsFile(name)
 	if err != nil {
 		return nil, nil, err
@@ -88,7 +88,7 @@ func Pretrained(name string, opts ...Option) (*nn.Model, *train.LoadReport, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := train.LoadWeightsPartialBytes("zoo/weights/"+name+".safetensors", b, m)
+	rep, err := checkpoint.LoadWeightsPartialBytes("zoo/weights/"+name+".safetensors", b, m)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -97,7 +97,7 @@ func Pretrained(name string, opts ...Option) (*nn.Model, *train.LoadReport, erro
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, err := train.LoadWeightsPartialBytes("zoo/weights/"+name+".safetensors", b, shipped); err != nil {
+		if _, err := checkpoint.LoadWeightsPartialBytes("zoo/weights/"+name+".safetensors", b, shipped); err != nil {
 			return nil, nil, err
 		}
 		adapt(m, shipped, rep)
