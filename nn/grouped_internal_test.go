@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"gorgonia.org/tensor"
+
 	"github.com/convgraph/convgraph/graph"
 )
 
@@ -129,4 +131,42 @@ func TestGroupedConv2DSummaryDOTSpec(t *testing.T) {
 		t.Fatalf("summary changed on a spec round trip:\n%s\n%s", sum, m2.Summary())
 	}
 	checkBuiltModel(t, m)
+}
+
+// One channel per group is a depthwise convolution: Conv2D(8, 3, Groups(4)) on 4
+// channels runs the depthwise op and gives DepthwiseConv2D's bits for the same kernel.
+func TestGroupsOfOneChannelAreDepthwise(t *testing.T) {
+	g, err := Sequential("g", Input(7, 7, 4), Conv2D(8, 3, Groups(4), Name("conv")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Sequential("d", Input(7, 7, 4), DepthwiseConv2D(3, DepthMultiplier(2), Name("conv")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Initialize(1); err != nil {
+		t.Fatal(err)
+	}
+	copy(d.Param("conv/depthwise_kernel").Value.Data().([]float32), g.Param("conv/kernel").Value.Data().([]float32))
+	copy(d.Param("conv/bias").Value.Data().([]float32), g.Param("conv/bias").Value.Data().([]float32))
+	x := make([]float32, 2*7*7*4)
+	for i := range x {
+		x[i] = float32(i%13) / 13
+	}
+	var outs [2][]float32
+	for i, m := range []*Model{g, d} {
+		gr, err := m.Compile(2, Eval)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := gr.Run(tensor.New(tensor.WithShape(2, 7, 7, 4), tensor.WithBacking(append([]float32(nil), x...))), nil); err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = append([]float32(nil), gr.Output().Data().([]float32)...)
+	}
+	for i := range outs[0] {
+		if outs[0][i] != outs[1][i] {
+			t.Fatalf("value %d: %v grouped, %v depthwise", i, outs[0][i], outs[1][i])
+		}
+	}
 }

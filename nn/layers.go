@@ -401,9 +401,14 @@ func convApply(a *applier, c *Config, in []*G.Node) (*G.Node, error) {
 	cfg := graph.Conv2DConfig{StrideH: s[0], StrideW: s[1], DilationH: d[0], DilationW: d[1], Pad: p}
 	var y *G.Node
 	var err error
-	if g := c.groups(); g > 1 {
+	switch g := c.groups(); {
+	case g > 1 && g == xs[1]:
+		// One channel per group is a depthwise convolution (the same kernel layout), whose
+		// op is faster for it; an imported ONNX Conv of that grouping is one too.
+		y, err = graph.DepthwiseConv2D(x, a.param("kernel"), cfg)
+	case g > 1:
 		y, err = graph.GroupedConv2D(x, a.param("kernel"), g, cfg)
-	} else {
+	default:
 		y, err = graph.Conv2D(x, a.param("kernel"), cfg)
 	}
 	if err != nil {

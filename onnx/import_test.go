@@ -178,7 +178,7 @@ func TestImportErrors(t *testing.T) {
 		{"missing input", edit(func(mp *onnxpb.ModelProto) { nodeNamed(mp, "flatten").Input[0] = "nowhere" }),
 			`onnx: node "flatten" (Flatten): input "nowhere" is computed by no earlier node`},
 		{"two outputs", edit(func(mp *onnxpb.ModelProto) { mp.Graph.Output = append(mp.Graph.Output, mp.Graph.Output[0]) }),
-			"the graph has 2 outputs"},
+			`onnx: the graph's outputs "output" and "output" are the same tensor`},
 		{"symbolic height", edit(func(mp *onnxpb.ModelProto) {
 			mp.Graph.Input[0].Type.GetTensorType().Shape.Dim[1].Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "H"}
 		}), `onnx: input "input": dimension 1 is "H"; convgraph needs fixed sizes but for the batch`},
