@@ -114,10 +114,17 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 			return h, errors.Wrap(err, "validation set")
 		}
 	}
-	if !m.HasPreprocessing() {
-		// Record what the model learns to expect: the training images' background.
-		bg := preprocess.BackgroundOf(ds.Pixels(), min(ds.Len(), 2000), ds.Height(), ds.Width(), ds.Channels())
-		if err := m.SetPreprocessing(preprocess.Config{Background: bg}); err != nil {
+	// Record what the model learns to expect: the training images' background (read
+	// from the borders of up to 2,000 of them). A known one replaces what the model
+	// had: a backbone pretrained on dark backgrounds fine-tuned on photos on white
+	// expects white.
+	if bg := preprocess.BackgroundOf(ds.Pixels(), min(ds.Len(), 2000), ds.Height(), ds.Width(), ds.Channels()); bg != preprocess.Unknown || !m.HasPreprocessing() {
+		pre := m.Preprocessing()
+		if !m.HasPreprocessing() {
+			pre = preprocess.Config{}
+		}
+		pre.Background = bg
+		if err := m.SetPreprocessing(pre); err != nil {
 			return h, err
 		}
 	}
