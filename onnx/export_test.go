@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -157,7 +158,7 @@ func TestExportMetadata(t *testing.T) {
 	if err := json.Unmarshal([]byte(meta[onnx.MetaPreprocessing].(string)), &pre); err != nil {
 		t.Fatal(err)
 	}
-	if want := (onnx.Preprocessing{Scale: 1.0 / 255, Layout: "NHWC", Height: 28, Width: 28, Channels: 1}); pre != want {
+	if want := m.Preprocessing(); !reflect.DeepEqual(pre, want) || pre.Scale != 1.0/255 || pre.Layout != "NHWC" || pre.Height != 28 || pre.Channels != 1 {
 		t.Errorf("preprocessing %+v, want %+v", pre, want)
 	}
 	if meta["author"] != "test" || meta[onnx.MetaInputLayout] != "NHWC" || meta[onnx.MetaModel] != "fashion-cnn" {
