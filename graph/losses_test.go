@@ -121,7 +121,7 @@ func TestLossValues(t *testing.T) {
 		{"mse", graph.MeanSquaredErrorWith, graph.LossConfig{}, p, ((0.01+6.25)*2 + 9*0.5) / 4},
 		{"bce/probs", graph.BinaryCrossEntropy, graph.LossConfig{}, []float64{0.9, 0.2, 0.3, 0.6},
 			(-(0.4*math.Log(0.9)+0.6*math.Log(0.1))*2 - (math.Log(0.2))*2 +
-				(-(0*math.Log(0.3)+1*math.Log(0.7)))*0.5 - (0.2*math.Log(0.6)+0.8*math.Log(0.4))*0.5) / 4},
+				(-(0*math.Log(0.3) + 1*math.Log(0.7)))*0.5 - (0.2*math.Log(0.6)+0.8*math.Log(0.4))*0.5) / 4},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
