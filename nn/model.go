@@ -53,6 +53,8 @@ type Model struct {
 	byName  map[string]*Param
 	dtype   tensor.Dtype
 	seed    uint64
+	// exampleWeights compiles every built-in loss with per-example weights.
+	exampleWeights bool
 
 	mu    sync.Mutex // guards cache and pool
 	cache map[compileKey]*compileEntry
