@@ -152,6 +152,8 @@ type parityParams struct {
 	Out              []int    `json:"out"`
 	LabelSmoothing   *float64 `json:"label_smoothing"`
 	Delta            float64  `json:"delta"`
+	Groups           int      `json:"groups"`
+	Shared           *bool    `json:"shared"`
 }
 
 func decodeParityParams(s string) (parityParams, error) {
