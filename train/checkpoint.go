@@ -45,14 +45,14 @@ const maxCheckpointBytes = 3*8<<28 + 100<<20
 func readCheckpointFile(path string) ([]byte, error) {
 	f, size, err := limits.Open(path, maxCheckpointBytes)
 	if err != nil {
-		return nil, errors.Wrap(err, "train: checkpoint")
+		return nil, limits.Named("train: checkpoint", err)
 	}
 	f.Close()
 	if err := limits.CheckMemory(fmt.Sprintf("train: checkpoint %q (%s, read and converted)", path, limits.FormatBytes(size)), 3*size, ""); err != nil {
 		return nil, err
 	}
 	b, err := limits.ReadFile(path, maxCheckpointBytes)
-	return b, errors.Wrap(err, "train: checkpoint")
+	return b, limits.Named("train: checkpoint", err)
 }
 
 // Checkpoint is what a checkpoint file holds besides the weights themselves.
