@@ -150,6 +150,7 @@ type parityParams struct {
 	Size             []int    `json:"size"`
 	Interpolation    string   `json:"interpolation"`
 	Out              []int    `json:"out"`
+	Groups           int      `json:"groups"`
 }
 
 func decodeParityParams(s string) (parityParams, error) {

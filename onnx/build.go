@@ -102,6 +102,9 @@ func (l *layer) nnLayer(local string) *nn.Layer {
 	case "Conv2D":
 		opts = append(opts, nn.KernelSize(l.kernel[0], l.kernel[1]), nn.Strides(l.stride[0], l.stride[1]),
 			nn.Dilation(l.dilation[0], l.dilation[1]), nn.UseBias(l.bias))
+		if l.groups > 1 {
+			opts = append(opts, nn.Groups(l.groups))
+		}
 		padding()
 		act()
 		return nn.Conv2D(l.filters, l.kernel[0], opts...)
@@ -182,16 +185,13 @@ func (l *layer) nnLayer(local string) *nn.Layer {
 }
 
 // build makes the nn model and copies the parameters into it.
-func (im *importer) build(name string, out *value) (*nn.Model, error) {
+func (im *importer) build(name string, outs []*value) (*nn.Model, error) {
 	b := nn.NewBuilder(name)
-	in := b.Input(im.input.shape...)
 	tensors := map[*layer]nn.Tensor{}
-	get := func(v *value) nn.Tensor {
-		if v.src == nil {
-			return in
-		}
-		return tensors[v.src]
+	for _, l := range im.inputs {
+		tensors[l] = b.Input(l.out.shape...)
 	}
+	get := func(v *value) nn.Tensor { return tensors[v.src] }
 	for _, l := range im.layers {
 		if l.dead {
 			continue
@@ -209,7 +209,11 @@ func (im *importer) build(name string, out *value) (*nn.Model, error) {
 			return nil, errors.Wrapf(err, "onnx: node %q", l.node)
 		}
 	}
-	m, err := b.Model(get(out))
+	var ts []nn.Tensor
+	for _, out := range outs {
+		ts = append(ts, get(out))
+	}
+	m, err := b.Model(ts...)
 	if err != nil {
 		return nil, errors.Wrap(err, "onnx")
 	}

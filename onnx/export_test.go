@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -83,6 +84,7 @@ func everyLayer(t testing.TB) *nn.Model {
 	x = b.Apply(nn.Conv2D(8, 3, nn.Padding(nn.Same), nn.Strides(2), nn.Activation(nn.LeakyReLU), nn.Alpha(0.1)), x)
 	x = b.Apply(nn.Conv2D(8, 3, nn.Dilation(2), nn.ExplicitPadding(2, 1, 0, 2), nn.UseBias(false)), x)
 	x = b.Apply(nn.BatchNorm(nn.Epsilon(1e-5), nn.Momentum(0.9)), x)
+	x = b.Apply(nn.Conv2D(8, 3, nn.Groups(4), nn.Padding(nn.Same), nn.Activation(nn.ReLU)), x)
 	y := b.Apply(nn.Activate(nn.Tanh), x)
 	z := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.Sigmoid), nn.KernelSize(1, 1)), x)
 	w := b.Apply(nn.Activate(nn.Linear), x)
@@ -155,7 +157,7 @@ func TestExportMetadata(t *testing.T) {
 	if err := json.Unmarshal([]byte(meta[onnx.MetaPreprocessing].(string)), &pre); err != nil {
 		t.Fatal(err)
 	}
-	if want := (onnx.Preprocessing{Scale: 1.0 / 255, Layout: "NHWC", Height: 28, Width: 28, Channels: 1}); pre != want {
+	if want := m.Preprocessing(); !reflect.DeepEqual(pre, want) || pre.Scale != 1.0/255 || pre.Layout != "NHWC" || pre.Height != 28 || pre.Channels != 1 {
 		t.Errorf("preprocessing %+v, want %+v", pre, want)
 	}
 	if meta["author"] != "test" || meta[onnx.MetaInputLayout] != "NHWC" || meta[onnx.MetaModel] != "fashion-cnn" {

@@ -24,10 +24,17 @@ type Info struct {
 	Producer string
 	// Opset is the file's default-domain operator set version.
 	Opset int
-	// InputLayout is the file's input order: "NCHW" (PyTorch's), "NHWC" (the input was
-	// followed by a Transpose to NCHW, as convgraph and tf2onnx write) or "NC" (vectors).
-	// The imported model takes (height, width, channels) in every case.
+	// InputLayout is the file's (first) input order: "NCHW" (PyTorch's), "NHWC" (the
+	// input was followed by a Transpose to NCHW, as convgraph and tf2onnx write) or "NC"
+	// (vectors). The imported model takes (height, width, channels) in every case.
 	InputLayout string
+	// Inputs are the file's input names in the order of the model's inputs
+	// ([nn.Model.Inputs], whose layers are named input, input_1, ...), and InputLayouts
+	// their orders as InputLayout says.
+	Inputs, InputLayouts []string
+	// Outputs are the file's output names in the order of the model's outputs
+	// ([nn.Model.Outputs], [nn.Graph.OutputAt]).
+	Outputs []string
 	// Classes are the class names of the file's "classes" metadata property, if any.
 	Classes []string
 	// Metadata holds the file's metadata properties.
@@ -46,7 +53,7 @@ func ModelName(name string) ImportOption { return func(c *importConfig) { c.name
 // weights, with layer names taken from the file's node names ("/layer1/layer1.0/conv1/Conv"
 // becomes "layer1/0/conv1", so Freeze("layer1/") freezes a stage).
 //
-// Operators (docs/onnx.md has the full table): Conv (group 1; strides, dilations, pads,
+// Operators (docs/onnx.md has the full table): Conv (any group; strides, dilations, pads,
 // auto_pad), Gemm, MatMul (+ Add of a constant: the bias), Relu, LeakyRelu, Elu, Sigmoid,
 // Tanh, Clip (ReLU, ReLU6), Gelu and its operator-set-13 spelling with Erf, x*Sigmoid(x)
 // (Swish), Softmax, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool,
@@ -56,6 +63,9 @@ func ModelName(name string) ImportOption { return func(c *importConfig) { c.name
 // arithmetic exporters emit (Shape, Gather, Unsqueeze, Concat, Slice, Cast, Constant,
 // ...), folded while reading.
 // An activation right after a Conv or Gemm becomes that layer's activation.
+//
+// A file with several inputs or outputs gives a model with as many, in the file's order
+// ([Info.Inputs], [Info.Outputs]).
 //
 // An operator with no mapping is an error naming the node and its op type; a malformed
 // file is an error saying what is wrong, never a panic.
@@ -93,7 +103,7 @@ const (
 type value struct {
 	c    *constant
 	kind vkind
-	src  *layer // the layer computing the tensor; nil for the model input
+	src  *layer // the layer computing the tensor (an InputLayer for a model input)
 	// shape is the example shape in convgraph's order: (H, W, C) or (F).
 	shape nn.Shape
 	base  *value // vGelu: the value before; a sigmoid's input
@@ -125,6 +135,7 @@ type layer struct {
 
 	filters, units int
 	multiplier     int // DepthwiseConv2D, SeparableConv2D
+	groups         int // Conv2D
 	kernel, stride [2]int
 	dilation, pool [2]int
 	pads           [4]int // top, bottom, left, right
@@ -150,7 +161,7 @@ type importer struct {
 	layers  []*layer
 	names   map[string]int
 	readers map[string][]string // op types of the nodes reading each value
-	input   *value
+	inputs  []*layer            // the model's inputs, as layers of kind InputLayer
 	opset   int64
 	info    *Info
 }
@@ -214,22 +225,28 @@ func (im *importer) graph(g *pb.GraphProto, name string) (*nn.Model, error) {
 			im.readers[in] = append(im.readers[in], n.GetOpType())
 		}
 	}
-	if len(g.Output) != 1 {
-		return nil, errors.Errorf("onnx: the graph has %d outputs; import takes graphs with one", len(g.Output))
+	if len(g.Output) == 0 {
+		return nil, errors.New("onnx: the graph has no outputs")
 	}
-	outName := g.Output[0].GetName()
-	im.uses[outName]++
+	for _, o := range g.Output {
+		im.uses[o.GetName()]++
+	}
 	var inputs []*pb.ValueInfoProto
 	for _, vi := range g.Input {
 		if _, ok := im.values[vi.GetName()]; !ok {
 			inputs = append(inputs, vi)
 		}
 	}
-	if len(inputs) != 1 {
-		return nil, errors.Errorf("onnx: the graph has %d inputs besides its weights; import takes graphs with one", len(inputs))
+	if len(inputs) == 0 {
+		return nil, errors.New("onnx: the graph has no inputs besides its weights")
 	}
-	if err := im.declareInput(inputs[0], g.Node); err != nil {
-		return nil, err
+	for _, vi := range inputs {
+		if _, dup := im.values[vi.GetName()]; dup {
+			return nil, errors.Errorf("onnx: input %q is declared twice", vi.GetName())
+		}
+		if err := im.declareInput(vi, g.Node); err != nil {
+			return nil, err
+		}
 	}
 	for i, n := range g.Node {
 		if err := im.node(n); err != nil {
@@ -240,16 +257,27 @@ func (im *importer) graph(g *pb.GraphProto, name string) (*nn.Model, error) {
 			return nil, errors.Wrapf(err, "onnx: node %q (%s)", nn, n.GetOpType())
 		}
 	}
-	out, ok := im.values[outName]
-	switch {
-	case !ok:
-		return nil, errors.Errorf("onnx: the graph's output %q is computed by no node", outName)
-	case out.c != nil:
-		return nil, errors.Errorf("onnx: the graph's output %q is a constant", outName)
-	case out.src == nil || out.kind == vNHWC || out.kind == vGelu:
-		return nil, errors.Errorf("onnx: the graph's output %q is computed by no layer", outName)
+	var outs []*value
+	seen := map[*layer]string{}
+	for _, o := range g.Output {
+		outName := o.GetName()
+		out, ok := im.values[outName]
+		switch {
+		case !ok:
+			return nil, errors.Errorf("onnx: the graph's output %q is computed by no node", outName)
+		case out.c != nil:
+			return nil, errors.Errorf("onnx: the graph's output %q is a constant", outName)
+		case out.src == nil || out.src.kind == "InputLayer" || out.kind == vNHWC || out.kind == vGelu:
+			return nil, errors.Errorf("onnx: the graph's output %q is computed by no layer", outName)
+		}
+		if prev, dup := seen[out.src]; dup {
+			return nil, errors.Errorf("onnx: the graph's outputs %q and %q are the same tensor; a convgraph model outputs each layer once", prev, outName)
+		}
+		seen[out.src] = outName
+		outs = append(outs, out)
+		im.info.Outputs = append(im.info.Outputs, outName)
 	}
-	return im.build(name, out)
+	return im.build(name, outs)
 }
 
 // declareInput reads the model input's shape and layout.
@@ -274,9 +302,10 @@ func (im *importer) declareInput(vi *pb.ValueInfoProto, nodes []*pb.NodeProto) e
 		dims = append(dims, int(v))
 	}
 	v := &value{uses: im.uses[name]}
+	layout := ""
 	switch len(dims) {
 	case 1:
-		v.kind, v.shape, im.info.InputLayout = vFlat, nn.Shape{dims[0]}, "NC"
+		v.kind, v.shape, layout = vFlat, nn.Shape{dims[0]}, "NC"
 	case 3:
 		// NHWC if every reader of the input is a Transpose to NCHW.
 		nhwc := im.uses[name] > 0
@@ -288,15 +317,23 @@ func (im *importer) declareInput(vi *pb.ValueInfoProto, nodes []*pb.NodeProto) e
 			}
 		}
 		if nhwc {
-			v.kind, v.shape, im.info.InputLayout = vNHWC, nn.Shape{dims[0], dims[1], dims[2]}, "NHWC"
+			v.kind, v.shape, layout = vNHWC, nn.Shape{dims[0], dims[1], dims[2]}, "NHWC"
 		} else {
-			v.kind, v.shape, im.info.InputLayout = vImage, nn.Shape{dims[1], dims[2], dims[0]}, "NCHW"
+			v.kind, v.shape, layout = vImage, nn.Shape{dims[1], dims[2], dims[0]}, "NCHW"
 		}
 	default:
 		return errors.Errorf("onnx: input %q has rank %d; convgraph takes images [N, C, H, W] or vectors [N, F]", name, len(dims)+1)
 	}
-	im.input = v
+	// The input is a layer of its own, so that values derived from it (a transposed or
+	// flattened view) know which input they come from.
+	v.src = &layer{kind: "InputLayer", name: name, node: name, out: v}
+	im.inputs = append(im.inputs, v.src)
 	im.values[name] = v
+	if len(im.inputs) == 1 {
+		im.info.InputLayout = layout
+	}
+	im.info.Inputs = append(im.info.Inputs, name)
+	im.info.InputLayouts = append(im.info.InputLayouts, layout)
 	return nil
 }
 
@@ -644,11 +681,11 @@ func (im *importer) conv(n *pb.NodeProto, a attrs, ins []*value) ([]*value, erro
 	case group == 1:
 	case group == int64(x.shape[2]) && c == 1 && f%x.shape[2] == 0:
 		depthwise = true
-	default:
-		return nil, errors.Errorf("group %d: convgraph has depthwise convolutions (group = input channels) but not other groupings", group)
+	case group < 1 || group > int64(x.shape[2]) || x.shape[2]%int(group) != 0 || f%int(group) != 0:
+		return nil, errors.Errorf("group %d does not divide the input's %d channels and the weight's %d filters", group, x.shape[2], f)
 	}
-	if !depthwise && c != x.shape[2] {
-		return nil, errors.Errorf("the weight has %d input channels, the input %d", c, x.shape[2])
+	if !depthwise && c*int(group) != x.shape[2] {
+		return nil, errors.Errorf("the weight has %d input channels per group; %d groups of the input's %d channels have %d", c, group, x.shape[2], x.shape[2]/int(group))
 	}
 	if f <= 0 || kh <= 0 || kw <= 0 {
 		return nil, errors.Errorf("the weight has shape %v", w.shape)
@@ -679,7 +716,7 @@ func (im *importer) conv(n *pb.NodeProto, a attrs, ins []*value) ([]*value, erro
 			return nil, errors.Errorf("the bias has %d values for %d filters", b.size(), f)
 		}
 	}
-	if sep := x.src; !depthwise && sep != nil && sep.kind == "DepthwiseConv2D" && fusable(x, "DepthwiseConv2D") && !sep.bias &&
+	if sep := x.src; !depthwise && group == 1 && sep != nil && sep.kind == "DepthwiseConv2D" && fusable(x, "DepthwiseConv2D") && !sep.bias &&
 		(sep.act == "" || sep.act == nn.Linear) && kh == 1 && kw == 1 && l.stride == [2]int{1, 1} && l.dilation == [2]int{1, 1} && l.pads == [4]int{} {
 		// A depthwise convolution without bias, then a 1x1 one: Keras's SeparableConv2D.
 		sep.kind, sep.filters, sep.name, sep.node = "SeparableConv2D", f, im.layerName(n), n.GetName()
@@ -699,6 +736,8 @@ func (im *importer) conv(n *pb.NodeProto, a attrs, ins []*value) ([]*value, erro
 		kernel: l.kernel, filters: f, stride: l.stride, dilation: l.dilation, pads: l.pads}
 	if depthwise {
 		nl.filters, nl.multiplier = 0, f/x.shape[2]
+	} else {
+		nl.groups = int(group)
 	}
 	nl.params[key] = w.floats() // OIHW ([C*M, 1, kh, kw] for depthwise), convgraph's layout
 	if b != nil {

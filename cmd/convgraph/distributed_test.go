@@ -80,30 +80,10 @@ func TestDistributedTrain(t *testing.T) {
 // another number of ranks.
 func TestDistributedRankKilledThenResumeOnThreeRanks(t *testing.T) {
 	bin := sharedBinary(t)
-	mpirun := mpitest.Mpirun(t)
 	dir := t.TempDir()
 	ckpt := filepath.Join(dir, "run", "model.safetensors")
-	cmd := exec.Command(mpirun, append(append(mpitest.Args(2), bin), "train", "--distributed", "--model", "mlp",
+	cmd, done, out := startUntilCheckpoint(t, dir, ckpt, append(append(mpitest.Args(2), bin), "train", "--distributed", "--model", "mlp",
 		"--dataset", "sample", "--epochs", "200", "--out", "run")...)
-	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		if _, err := os.Stat(ckpt); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("no checkpoint after 3 minutes:\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	ranks := childPIDs(cmd.Process.Pid)
 	if len(ranks) != 2 {
 		cmd.Process.Kill()
@@ -139,6 +119,33 @@ func TestDistributedRankKilledThenResumeOnThreeRanks(t *testing.T) {
 	}
 	if c2.Epoch != c.Epoch+1 || len(c2.History.Epochs) != c.Epoch+1 || c2.Extra["ranks"] != "3" {
 		t.Errorf("after resuming: epoch %d, %d epochs of history, ranks %q", c2.Epoch, len(c2.History.Epochs), c2.Extra["ranks"])
+	}
+}
+
+// startUntilCheckpoint starts mpirun with args and waits until ckpt exists: a run that
+// has saved its first epoch. It returns the command, a channel with its exit, and its
+// combined output.
+func startUntilCheckpoint(t *testing.T, dir, ckpt string, args ...string) (*exec.Cmd, chan error, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(mpitest.Mpirun(t), args...)
+	cmd.Dir = dir
+	out := new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if _, err := os.Stat(ckpt); err == nil {
+			return cmd, done, out
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no checkpoint after 3 minutes:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -229,31 +236,11 @@ func TestResumeStepAcrossRankCounts(t *testing.T) {
 // (odls_base_sigkill_timeout, 1 s by default), as docs/distributed.md advises.
 func TestDistributedInterruptSavesTheRun(t *testing.T) {
 	bin := sharedBinary(t)
-	mpirun := mpitest.Mpirun(t)
 	dir := t.TempDir()
 	ckpt := filepath.Join(dir, "run", "model.safetensors")
 	args := append([]string{"--mca", "odls_base_sigkill_timeout", "10"}, mpitest.Args(2)...)
-	cmd := exec.Command(mpirun, append(append(args, bin), "train", "--distributed", "--model", "mlp",
+	cmd, done, out := startUntilCheckpoint(t, dir, ckpt, append(append(args, bin), "train", "--distributed", "--model", "mlp",
 		"--dataset", "sample", "--epochs", "500", "--out", "run")...)
-	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		if _, err := os.Stat(ckpt); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("no checkpoint after 3 minutes:\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	time.Sleep(300 * time.Millisecond)
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
@@ -282,5 +269,56 @@ func TestDistributedInterruptSavesTheRun(t *testing.T) {
 	}
 	if c2.Epoch != c.Epoch+1 {
 		t.Fatalf("after resuming: epoch %d, want %d", c2.Epoch, c.Epoch+1)
+	}
+}
+
+// A fine-tuning run interrupted on two ranks continues in one process: its step, counted
+// in batches of 2 x 32 images (2 a 96-image epoch), is counted again in batches of 32 (3
+// an epoch), so the run ends at exactly the step a one-process run would (Fit refuses a
+// step that is not inside the epoch it resumes, so a step left unconverted fails the
+// resume). Epochs are tiny and many because mpirun's output, which the test waits on,
+// lags the ranks by seconds.
+func TestDistributedFinetuneResumesOnOneProcess(t *testing.T) {
+	bin := sharedBinary(t)
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "ft", "model.safetensors")
+	const epochs, images, batch = 400, 96, 32
+	args := append([]string{"--mca", "odls_base_sigkill_timeout", "10"}, mpitest.Args(2)...)
+	cmd, done, out := startUntilCheckpoint(t, dir, ckpt, append(append(args, bin), "finetune", "--distributed", "--from", "fashion-cnn",
+		"--dataset", "sample-mnist", "--train-limit", strconv.Itoa(images), "--epochs", strconv.Itoa(epochs), "--out", "ft")...)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("mpirun still running 2 minutes after Ctrl-C:\n%s", out.String())
+	}
+	c, err := train.Load(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Extra["ranks"] != "2" {
+		t.Fatalf("checkpoint records ranks %q, want 2", c.Extra["ranks"])
+	}
+	if c.Epoch >= epochs {
+		t.Skipf("the run finished (%d epochs) before the interrupt reached it:\n%s", c.Epoch, out.String())
+	}
+	if !strings.Contains(out.String(), "continue with: mpirun -np 2 convgraph finetune --out ft --resume --distributed") {
+		t.Errorf("interruption message names no distributed resume:\n%s", out.String())
+	}
+	code, stdout, stderr := runBin(t, bin, dir, nil, "finetune", "--out", "ft", "--resume", "--json")
+	if code != 0 {
+		t.Fatalf("resume in one process: exit %d\n%s%s", code, stdout, stderr)
+	}
+	c2, err := train.Load(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perEpoch := (images + batch - 1) / batch
+	if c2.Epoch != epochs || len(c2.History.Epochs) != epochs || c2.Step != epochs*perEpoch || c2.Extra["ranks"] != "1" {
+		t.Errorf("after resuming: epoch %d, %d epochs of history, step %d (want %d), ranks %q",
+			c2.Epoch, len(c2.History.Epochs), c2.Step, epochs*perEpoch, c2.Extra["ranks"])
 	}
 }

@@ -339,7 +339,7 @@ func (r *finetuneRun) extra() map[string]string {
 		"classes": classesJSON(r.split.Train.Classes), "command": "finetune", "name": r.name,
 		"epochs": strconv.Itoa(f.epochs), "fine-epochs": strconv.Itoa(f.fineEpochs), "two-phase": strconv.FormatBool(f.twoPhase),
 		"lr": strconv.FormatFloat(f.lr, 'g', -1, 64), "fine-lr": strconv.FormatFloat(f.fineLR, 'g', -1, 64),
-		"batch": strconv.Itoa(f.batch), "phase": strconv.Itoa(r.phase)}
+		"batch": strconv.Itoa(f.batch), "phase": strconv.Itoa(r.phase), "ranks": strconv.Itoa(r.dist.ranks())}
 }
 
 func (r *finetuneRun) save() error {
@@ -379,8 +379,8 @@ func (r *finetuneRun) fit(epoch, step int, state map[string][]float64, statePhas
 		if err := r.save(); err != nil {
 			return err
 		}
-		fmt.Fprintf(r.stderr, "\ninterrupted after %d steps; saved %s; continue with: convgraph finetune --out %s --resume\n",
-			r.stepsDone, r.ckpt, f.out)
+		fmt.Fprintf(r.stderr, "\ninterrupted after %d steps; saved %s; continue with: %sconvgraph finetune --out %s --resume%s\n",
+			r.stepsDone, r.ckpt, r.dist.launcher(), f.out, r.dist.flag())
 		return interruptedError(signalled())
 	}
 	newOpt := func(phase int) (train.Optimizer, error) {
@@ -540,12 +540,18 @@ func resumeFinetune(c *cobra.Command, f finetuneFlags) (err error) {
 	if saved.History == nil {
 		saved.History = &train.History{Model: saved.Model.Name()}
 	}
+	// A run saved on another number of ranks took steps of another global batch: the
+	// step is counted again in this run's global batch (train's --resume does the same).
+	step, err := resumeStep(x, saved.Epoch, saved.Step, trainSet.Len(), f.batch, dist.ranks())
+	if err != nil {
+		return err
+	}
 	run := &finetuneRun{f: f, dist: dist, m: saved.Model, zooName: x["zoo_model"], name: x["name"], ckpt: ckpt, split: split,
 		trainSet: trainSet, history: saved.History, stdout: stdout, stderr: stderr}
 	if !f.jsonOut {
 		fmt.Fprintf(stderr, "fine-tuning %s on %s (%d images): resuming after epoch %d of %d\n", run.name, trainSet.Name, trainSet.Len(), saved.Epoch, total)
 	}
-	return run.fit(saved.Epoch, saved.Step, saved.OptimizerState, phase)
+	return run.fit(saved.Epoch, step, saved.OptimizerState, phase)
 }
 
 // medianEpochSeconds is the median wall time of the epochs: a first epoch that warms

@@ -165,3 +165,19 @@ func TestImportBadInput(t *testing.T) {
 		t.Errorf("a failed import wrote %s", out)
 	}
 }
+
+// A file of two inputs and three outputs imports as such a model, saved and reloaded.
+func TestImportSeveralInputsAndOutputs(t *testing.T) {
+	ckpt := filepath.Join(t.TempDir(), "two.safetensors")
+	code, _, errs := runCLI("import", filepath.Join("..", "..", "onnx", "testdata", "two_heads.onnx"), "-o", ckpt)
+	if want := `input NCHW, NC): model "two_heads", 9 layers, 191 parameters, inputs input (None, 8, 8, 1), input_1 (None, 3), outputs cls (None, 4), value (None, 1), maxpool (None, 4, 4, 6)`; code != 0 || !strings.Contains(errs, want) {
+		t.Fatalf("import: exit %d: %s\nwant %s", code, errs, want)
+	}
+	c, err := train.Load(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := c.Model; len(m.Inputs()) != 2 || len(m.Outputs()) != 3 {
+		t.Errorf("reloaded: inputs %v, outputs %v", m.Inputs(), m.Outputs())
+	}
+}
