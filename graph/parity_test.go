@@ -151,6 +151,7 @@ type parityParams struct {
 	Interpolation    string   `json:"interpolation"`
 	Out              []int    `json:"out"`
 	Groups           int      `json:"groups"`
+	Shared           *bool    `json:"shared"`
 }
 
 func decodeParityParams(s string) (parityParams, error) {

@@ -241,6 +241,7 @@ func init() {
 		"SeparableConv2D":    separableKind,
 		"UpSampling2D":       upsampleKind,
 		"Conv2DTranspose":    convTransposeKind,
+		"PReLU":              preluKind,
 		"Concatenate":        concatenateKind,
 		"Multiply":           multiplyKind,
 		"Average":            averageKind,

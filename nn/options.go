@@ -79,7 +79,8 @@ type Config struct {
 	Size            []int             `json:"size,omitempty"`          // UpSampling2D: height and width factors
 	Interpolation   InterpolationMode `json:"interpolation,omitempty"` // UpSampling2D
 	// Groups is a Conv2D's number of channel groups (default 1; see [Groups]).
-	Groups      int `json:"groups,omitempty"`
+	Groups      int  `json:"groups,omitempty"`
+	SharedAlpha bool `json:"shared_alpha,omitempty"` // PReLU: one slope for all channels
 	optionsUsed []string
 }
 

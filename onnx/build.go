@@ -36,7 +36,7 @@ func (im *importer) layerName(n *pb.NodeProto) string {
 		}
 	}
 	switch op {
-	case "Conv", "Gemm", "MatMul", "BatchNormalization":
+	case "Conv", "Gemm", "MatMul", "BatchNormalization", "PRelu":
 		if len(segs) == 0 && dropped != "" {
 			segs = []string{strings.ToLower(dropped)}
 		}
@@ -133,6 +133,8 @@ func (l *layer) nnLayer(local string) *nn.Layer {
 			opts = append(opts, nn.Interpolation(nn.Bilinear))
 		}
 		return nn.UpSampling2D(l.size[0], opts...)
+	case "PReLU":
+		return nn.PReLU(append(opts, nn.SharedAlpha(l.shared))...)
 	case "Dense":
 		opts = append(opts, nn.UseBias(l.bias))
 		act()

@@ -463,6 +463,13 @@ func (e *exporter) layer(ls nn.LayerSpec, info nn.LayerInfo, ins []string, inSha
 			dims = []int{0, out[2], out[0], out[1]}
 		}
 		return e.add("Reshape", name, name, []string{ins[0], e.ints(name+"/shape", dims...)}), nil
+	case "PReLU":
+		// ONNX broadcasts the slope from the last axis: one per channel of NCHW is [C, 1, 1].
+		slope := param("alpha")
+		if in := inShapes[0]; len(in) == 3 && !c.SharedAlpha {
+			slope = e.add("Reshape", name+"/slope", name+"/slope", []string{slope, e.ints(name+"/slope_shape", in[2], 1, 1)})
+		}
+		return e.add("PRelu", name, name, []string{ins[0], slope}), nil
 	case "GlobalMaxPooling2D":
 		y := e.add("GlobalMaxPool", name, name+"/pool", ins)
 		return e.add("Flatten", name+"/flatten", name, []string{y}, attrInt("axis", 1)), nil

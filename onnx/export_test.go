@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -191,6 +192,7 @@ func modernLayers(t testing.TB) *nn.Model {
 	x = b.Apply(nn.UpSampling2D(2, nn.Size(2, 1)), x)
 	x = b.Apply(nn.UpSampling2D(1, nn.Size(1, 2), nn.Interpolation(nn.Bilinear)), x)
 	x = b.Apply(nn.Conv2D(8, 3, nn.Strides(2, 2)), x)
+	x = b.Apply(nn.PReLU(), x)
 	y := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.ELU), nn.Alpha(0.7)), x)
 	z := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.GELU)), x)
 	w := b.Apply(nn.Conv2D(4, 1, nn.Activation(nn.Swish)), x)
@@ -203,10 +205,12 @@ func modernLayers(t testing.TB) *nn.Model {
 	x = b.Apply(nn.Activate(nn.ELU), sm)
 	g := b.Apply(nn.GlobalMaxPool2D(), x)
 	f := b.Apply(nn.Flatten(), x)
+	f = b.Apply(nn.PReLU(nn.SharedAlpha(true)), f)
 	f = b.Apply(nn.Reshape(nn.Shape{-1, 4, 3}), f)
 	f = b.Apply(nn.Activate(nn.Softmax, nn.Axis(1)), f)
 	f = b.Apply(nn.GlobalAvgPool2D(), f)
 	x = b.Apply(nn.Concatenate(), g, f)
+	x = b.Apply(nn.PReLU(), x)
 	x = b.Apply(nn.Dense(4, nn.Activation(nn.Softmax)), x)
 	model, err := b.Model(x)
 	if err != nil {
@@ -214,6 +218,14 @@ func modernLayers(t testing.TB) *nn.Model {
 	}
 	if err := model.Initialize(11); err != nil {
 		t.Fatal(err)
+	}
+	// PReLU's slopes start at zero (Keras's default); other values make the test see them.
+	for _, p := range model.Params() {
+		if strings.HasSuffix(p.Name, "/alpha") {
+			for i, d := 0, p.Value.Data().([]float32); i < len(d); i++ {
+				d[i] = 0.05 + 0.03*float32(i%7)
+			}
+		}
 	}
 	return model
 }

@@ -54,7 +54,7 @@ func ModelName(name string) ImportOption { return func(c *importConfig) { c.name
 // becomes "layer1/0/conv1", so Freeze("layer1/") freezes a stage).
 //
 // Operators (docs/onnx.md has the full table): Conv (any group; strides, dilations, pads,
-// auto_pad), Gemm, MatMul (+ Add of a constant: the bias), Relu, LeakyRelu, Elu, Sigmoid,
+// auto_pad), Gemm, MatMul (+ Add of a constant: the bias), Relu, LeakyRelu, PRelu, Elu, Sigmoid,
 // Tanh, Clip (ReLU, ReLU6), Gelu and its operator-set-13 spelling with Erf, x*Sigmoid(x)
 // (Swish), Softmax, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool,
 // BatchNormalization, Flatten, Reshape, Squeeze, Slice (cropping), Pad (zeros), Concat,
@@ -147,6 +147,7 @@ type layer struct {
 	axis           int    // softmax layer: Keras's axis
 	crop           [4]int // Cropping2D
 	same           bool   // Conv2DTranspose: nn's same padding
+	shared         bool   // PReLU: one slope for all channels
 	size           [2]int // UpSampling2D
 	bilinear       bool   // UpSampling2D
 	target         nn.Shape
@@ -529,6 +530,8 @@ func (im *importer) op(n *pb.NodeProto, a attrs, ins []*value) ([]*value, error)
 		}
 		l := im.newLayer(n, "GlobalMaxPooling2D", x)
 		return im.output(l, vPooled, nn.Shape{x.shape[2]}), nil
+	case "PRelu":
+		return im.prelu(n, ins)
 	case "Concat":
 		return im.concat(n, a, ins)
 	case "Slice":
@@ -1829,4 +1832,40 @@ func (im *importer) resize(n *pb.NodeProto, a attrs, ins []*value) ([]*value, er
 	l := im.newLayer(n, "UpSampling2D", x)
 	l.size, l.bilinear = size, bilinear
 	return im.output(l, vImage, nn.Shape{x.shape[0] * size[0], x.shape[1] * size[1], x.shape[2]}), nil
+}
+
+// prelu imports PRelu with a constant slope: one value (a shared slope) or one per channel
+// of an image ([C, 1, 1]) or feature of a vector ([F]).
+func (im *importer) prelu(n *pb.NodeProto, ins []*value) ([]*value, error) {
+	if err := need(ins, 2); err != nil {
+		return nil, err
+	}
+	x := ins[0]
+	if x.c == nil && x.kind == vPooled {
+		x, _ = flat(x)
+	}
+	if x.c != nil || x.kind != vImage && x.kind != vFlat {
+		if _, err := image(x); err != nil {
+			return nil, err
+		}
+	}
+	slope, err := constInput(ins, 1, "slope")
+	if err != nil {
+		return nil, err
+	}
+	ch := x.shape[len(x.shape)-1]
+	l := &layer{}
+	if slope.size() == 1 {
+		l.shared = true
+		l.params = map[string][]float64{"alpha": slope.floats()}
+	} else {
+		vals, err := channelVector(slope, x, ch)
+		if err != nil {
+			return nil, errors.Wrap(err, "slope")
+		}
+		l.params = map[string][]float64{"alpha": vals}
+	}
+	nl := im.newLayer(n, "PReLU", x)
+	nl.shared, nl.params = l.shared, l.params
+	return im.output(nl, x.kind, x.shape), nil
 }

@@ -64,7 +64,7 @@ func nhwc(x []float64, shape []int) ([]float32, []int) {
 }
 
 func TestImportPyTorchModels(t *testing.T) {
-	for _, name := range []string{"course_cnn", "resnet20", "resnet20_fused", "mobilenet", "mixed", "tiny", "modern", "resnext"} {
+	for _, name := range []string{"course_cnn", "resnet20", "resnet20_fused", "mobilenet", "mixed", "tiny", "modern", "resnext", "prelu", "prelu_channels"} {
 		t.Run(name, func(t *testing.T) {
 			m, info, c := loadTorch(t, name)
 			if info.InputLayout != "NCHW" || info.Opset != 13 || !strings.HasPrefix(info.Producer, "pytorch") {
@@ -81,13 +81,13 @@ func TestImportPyTorchModels(t *testing.T) {
 }
 
 func TestImportUnsupportedOperator(t *testing.T) {
-	f, err := os.Open(filepath.Join("testdata", "prelu.onnx"))
+	f, err := os.Open(filepath.Join("testdata", "instance_norm.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	_, _, err = onnx.Import(f)
-	if want := `onnx: node "/act/PRelu" (PRelu): operator PRelu has no convgraph mapping`; err == nil || err.Error() != want {
+	if want := `onnx: node "/norm/InstanceNormalization" (InstanceNormalization): operator InstanceNormalization has no convgraph mapping`; err == nil || err.Error() != want {
 		t.Errorf("error %v; want %s", err, want)
 	}
 }

@@ -38,7 +38,11 @@ and inputs, then rounded). The models are written the way PyTorch users write th
   file's order.
 - tiny: a convolution, batch norm, ReLU, x.view(x.size(0), -1) and a linear layer in
   2 KB: the fuzzer's seed.
-- prelu: a PReLU, which convgraph has no layer for: the error tests' example.
+- prelu: a convolution and nn.PReLU() (one slope shared by every channel).
+- prelu_channels: PReLUs with a slope per channel of an image (nn.PReLU(8), exported as
+  a [8, 1, 1] slope) and per feature of a vector (nn.PReLU(16)).
+- instance_norm: an InstanceNorm2d, which convgraph has no layer for: the error tests'
+  example.
 
 Every model's batch-norm statistics and affine parameters are drawn at random (seeded),
 so that the tests see them. The output does not change between runs.
@@ -257,6 +261,36 @@ class WithPReLU(nn.Module):
         return torch.flatten(self.act(self.conv(x)), 1)
 
 
+class PReLUChannels(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.act = nn.PReLU(8, init=0.1)
+        self.fc = nn.Linear(8 * 4 * 4, 16)
+        self.fc_act = nn.PReLU(16)
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x):
+        x = F.max_pool2d(self.act(self.conv(x)), 2)
+        return self.head(self.fc_act(self.fc(torch.flatten(x, 1))))
+
+
+class WithInstanceNorm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.norm = nn.InstanceNorm2d(4, affine=True)
+
+    def forward(self, x):
+        return torch.flatten(self.norm(self.conv(x)), 1)
+
+
+def randomize_prelu(model, gen):
+    for m in model.modules():
+        if isinstance(m, nn.PReLU):
+            m.weight.data.copy_(torch.rand(m.weight.shape, generator=gen) * 0.4 + 0.05)
+
+
 def randomize_bn(model, gen):
     for m in model.modules():
         if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -348,6 +382,13 @@ def main():
     write("resnext", ResNeXt(), (3, 16, 16))
     torch.manual_seed(9)
     write_multi("two_heads", TwoHeads(), [(1, 8, 8), (3,)])
+    torch.manual_seed(10)
+    m = PReLUChannels()
+    with torch.no_grad():
+        randomize_prelu(m, torch.Generator().manual_seed(10))
+    write("prelu_channels", m, (3, 8, 8))
+    torch.manual_seed(11)
+    write("instance_norm", WithInstanceNorm(), (1, 6, 6))
 
 
 if __name__ == "__main__":

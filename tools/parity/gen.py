@@ -1078,6 +1078,37 @@ CASES += [
 ]
 
 
+def prelu_case(name, shape, alphas):
+    """PReLU: max(x, 0) + alpha*min(x, 0), alpha per channel (axis 1) or shared ([1])."""
+    x = away_from_zero(randn(*shape))
+    alpha = rand_uniform((alphas,), 0.05, 0.5)
+    xl, al = leaf(x), leaf(alpha)
+    y = F.prelu(xl, al)
+    dy = randn(*y.shape)
+    (y * dy).sum().backward()
+    t = {"x": x, "alpha": alpha, "y": y, "dy": dy, "grad_x": xl.grad, "grad_alpha": al.grad}
+    save(name, "prelu", {"shared": alphas == 1}, t)
+
+
+def c_prelu_channels(name):
+    prelu_case(name, (3, 4, 5, 6), 4)
+
+
+def c_prelu_shared(name):
+    prelu_case(name, (2, 3, 4, 4), 1)
+
+
+def c_prelu_features(name):
+    prelu_case(name, (10, 7), 7)
+
+
+CASES += [
+    ("prelu_channels", c_prelu_channels),
+    ("prelu_shared", c_prelu_shared),
+    ("prelu_features", c_prelu_features),
+]
+
+
 def main():
     if not os.path.exists(".git") or not os.path.isfile("go.mod"):
         sys.exit("run from the repository root: /usr/bin/python3 tools/parity/gen.py")
