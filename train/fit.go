@@ -114,19 +114,8 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 			return h, errors.Wrap(err, "validation set")
 		}
 	}
-	// Record what the model learns to expect: the training images' background (read
-	// from the borders of up to 2,000 of them). A known one replaces what the model
-	// had: a backbone pretrained on dark backgrounds fine-tuned on photos on white
-	// expects white.
-	if bg := preprocess.BackgroundOf(ds.Pixels(), min(ds.Len(), 2000), ds.Height(), ds.Width(), ds.Channels()); bg != preprocess.Unknown || !m.HasPreprocessing() {
-		pre := m.Preprocessing()
-		if !m.HasPreprocessing() {
-			pre = preprocess.Config{}
-		}
-		pre.Background = bg
-		if err := m.SetPreprocessing(pre); err != nil {
-			return h, err
-		}
+	if err := recordPreprocessing(m, ds); err != nil {
+		return h, err
 	}
 	dp, err := newDataParallel(&cfg, m, ds)
 	if err != nil {
@@ -221,6 +210,28 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 }
 
 // checkFits reports a data set whose images or classes do not fit the model.
+// recordPreprocessing records in m's preprocessing what it learns to expect from ds:
+// the training images' background (read from the borders of up to 2,000 of them), and
+// for an image folder the stretch its images were loaded with (no trim). What the data
+// shows replaces what the model had: a backbone pretrained on Fashion-MNIST (dark,
+// trimmed, fitted) and fine-tuned on a folder of photos on white expects those.
+func recordPreprocessing(m *nn.Model, ds *data.Dataset) error {
+	pre, changed := preprocess.Config{}, !m.HasPreprocessing()
+	if !changed {
+		pre = m.Preprocessing()
+	}
+	if bg := preprocess.BackgroundOf(ds.Pixels(), min(ds.Len(), 2000), ds.Height(), ds.Width(), ds.Channels()); bg != preprocess.Unknown && bg != pre.Background {
+		pre.Background, changed = bg, true
+	}
+	if r := preprocess.Resize(ds.Resize); r != "" && (pre.Resize != r || pre.Trim) {
+		pre.Resize, pre.Trim, changed = r, false, true
+	}
+	if !changed {
+		return nil
+	}
+	return m.SetPreprocessing(pre)
+}
+
 // normalization is the model's stored preprocessing ([nn.Model.Preprocessing]) as the
 // data pipeline applies it to batches: training, evaluation and prediction on raw
 // images scale pixels the same way.

@@ -43,3 +43,27 @@ func TestFitRecordsTheBackground(t *testing.T) {
 		}
 	}
 }
+
+// A model trained on an image folder records the stretch its images were loaded with
+// and drops the trim a pretrained backbone came with.
+func TestFitRecordsAFoldersResize(t *testing.T) {
+	s, err := data.Sample(data.FashionMNIST)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := s.Train.Take(32, 1)
+	small.Resize = "stretch"
+	m, err := nn.Sequential("folder", nn.Input(28, 28, 1), nn.Flatten(), nn.Dense(10, nn.Activation(nn.Softmax)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetPreprocessing(preprocess.Config{Background: preprocess.Dark, Trim: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := train.Fit(context.Background(), m, small, train.Config{Epochs: 1, BatchSize: 32}); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Preprocessing(); got.Resize != preprocess.Stretch || got.Trim || got.Background != preprocess.Dark {
+		t.Errorf("after fitting on a folder: %+v", got)
+	}
+}
