@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"image/color"
@@ -20,6 +19,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/convgraph/convgraph/checkpoint"
 )
 
 // Default size of a history plot, in pixels.
@@ -69,7 +70,7 @@ func PlotHistory(h *History, path string, opts ...PlotOption) error {
 	if err != nil {
 		return errors.Wrapf(err, "train: plot %q", path)
 	}
-	if err := writeAtomic(path, func(w *bufio.Writer) error { _, err := w.Write(b); return err }); err != nil {
+	if err := checkpoint.WriteFileAtomic(path, b); err != nil {
 		return errors.Wrapf(err, "train: plot %q", path)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"github.com/pkg/errors"
 	"github.com/spf13/cobra"
 
+	"github.com/convgraph/convgraph/checkpoint"
 	"github.com/convgraph/convgraph/graph"
 	"github.com/convgraph/convgraph/graph/dotrender"
 	"github.com/convgraph/convgraph/nn"
@@ -77,7 +78,7 @@ func writeOutput(c *cobra.Command, path string, data []byte) error {
 		_, err := c.OutOrStdout().Write(data)
 		return err
 	}
-	if err := train.WriteFileAtomic(path, data); err != nil {
+	if err := checkpoint.WriteFileAtomic(path, data); err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
 			return errors.Errorf("cannot write %q: %v", path, pe.Err)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/convgraph/convgraph/checkpoint"
 	"github.com/convgraph/convgraph/data"
 	"github.com/convgraph/convgraph/nn"
 	"github.com/convgraph/convgraph/train"
@@ -442,10 +443,10 @@ func writeHistory(dir string, h *train.History) error {
 	if err := h.WriteCSV(&cs); err != nil {
 		return err
 	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, "history.json"), []byte(js.String())); err != nil {
+	if err := checkpoint.WriteFileAtomic(filepath.Join(dir, "history.json"), []byte(js.String())); err != nil {
 		return err
 	}
-	return train.WriteFileAtomic(filepath.Join(dir, "history.csv"), []byte(cs.String()))
+	return checkpoint.WriteFileAtomic(filepath.Join(dir, "history.csv"), []byte(cs.String()))
 }
 
 type callbackFunc func(m *nn.Model, l train.EpochLogs) (bool, error)

@@ -170,7 +170,7 @@ func TestRunDirectoryIsLocked(t *testing.T) {
 		if code == 0 || stdout != "" {
 			t.Errorf("%v: exit %d, stdout %q", args, code, stdout)
 		}
-		if err := checkErrorOutput(stderr, "is in use by another convgraph run"); err != nil && !strings.Contains(stderr, "--resume: train: checkpoint") {
+		if err := checkErrorOutput(stderr, "is in use by another convgraph run"); err != nil && !strings.Contains(stderr, "--resume: checkpoint") {
 			t.Errorf("%v: %v:\n%s", args, err, stderr)
 		}
 	}

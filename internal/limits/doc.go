@@ -20,5 +20,5 @@
 // # Errors
 //
 // Errors name the file and what is wrong with it, without a package prefix: callers
-// wrap them with theirs ("data: ", "train: checkpoint ...").
+// wrap them with theirs ("data: ", "checkpoint ...").
 package limits

@@ -1,4 +1,4 @@
-package train
+package checkpoint
 
 import (
 	"bufio"
@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func TestSaveKillHelper(t *testing.T) {
 			select {} // until SIGKILL
 		}
 	}
-	if err := Save(path, faultModel(t, 2), nil, Checkpoint{Epoch: 2}); err != nil {
+	if err := Write(path, faultModel(t, 2), map[string]string{"epoch": "2"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println("saved without stopping")
@@ -60,7 +61,7 @@ func TestSIGKILLDuringSave(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "model.safetensors")
 	old := faultModel(t, 1)
-	if err := Save(path, old, nil, Checkpoint{Epoch: 1}); err != nil {
+	if err := Write(path, old, map[string]string{"epoch": "1"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	oldBytes, err := os.ReadFile(path)
@@ -73,18 +74,18 @@ func TestSIGKILLDuringSave(t *testing.T) {
 				t.Fatal(err)
 			}
 			tmp := killAt(t, step, path)
-			c, err := Load(path)
+			c, err := Read(path)
 			if err != nil {
 				t.Fatalf("after SIGKILL at %q the checkpoint does not load: %v", step, err)
 			}
 			now, _ := os.ReadFile(path)
 			switch step {
 			case "renamed":
-				if c.Epoch != 2 || !sameWeights(c.Model, faultModel(t, 2)) {
-					t.Errorf("after the rename: epoch %d; want the new checkpoint, whole", c.Epoch)
+				if epoch(c) != 2 || !sameWeights(c.Model, faultModel(t, 2)) {
+					t.Errorf("after the rename: epoch %d; want the new checkpoint, whole", epoch(c))
 				}
 			default:
-				if !bytes.Equal(now, oldBytes) || c.Epoch != 1 || !sameWeights(c.Model, old) {
+				if !bytes.Equal(now, oldBytes) || epoch(c) != 1 || !sameWeights(c.Model, old) {
 					t.Errorf("the previous checkpoint changed")
 				}
 				st, err := os.Stat(tmp)
@@ -116,10 +117,10 @@ func TestSIGKILLDuringSave(t *testing.T) {
 	if err := os.WriteFile(other, []byte("another file's write"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := Save(path, old, nil, Checkpoint{Epoch: 3}); err != nil {
+	if err := Write(path, old, map[string]string{"epoch": "3"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := Load(path); err != nil || c.Epoch != 3 || !sameWeights(c.Model, old) {
+	if c, err := Read(path); err != nil || epoch(c) != 3 || !sameWeights(c.Model, old) {
 		t.Fatalf("a save after the kills: %v", err)
 	}
 	if got := temps(); len(got) != 3 {
@@ -127,7 +128,7 @@ func TestSIGKILLDuringSave(t *testing.T) {
 	}
 	defer func(age time.Duration) { staleTempAge = age }(staleTempAge)
 	staleTempAge = 0
-	if err := Save(path, old, nil, Checkpoint{Epoch: 4}); err != nil {
+	if err := Write(path, old, map[string]string{"epoch": "4"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := temps(); len(got) != 0 {
@@ -136,7 +137,7 @@ func TestSIGKILLDuringSave(t *testing.T) {
 	if _, err := os.Stat(other); err != nil {
 		t.Errorf("another file's temporary file was removed: %v", err)
 	}
-	if c, err := Load(path); err != nil || c.Epoch != 4 {
+	if c, err := Read(path); err != nil || epoch(c) != 4 {
 		t.Fatalf("the save that cleaned up: %v", err)
 	}
 }
@@ -184,4 +185,10 @@ func sameWeights(a, b *nn.Model) bool {
 		}
 	}
 	return true
+}
+
+// epoch is the "epoch" a test wrote into a checkpoint's metadata.
+func epoch(f *File) int {
+	n, _ := strconv.Atoi(f.Meta["epoch"])
+	return n
 }
