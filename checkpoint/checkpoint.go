@@ -211,10 +211,17 @@ type Report struct {
 	Skipped []Skipped
 	// Unused lists checkpoint parameters m has no place for.
 	Unused []string
+	// Adapted lists parameters filled by a rule from a checkpoint parameter of another
+	// shape (zoo.Pretrained's first convolution for another number of input channels).
+	Adapted []Adapted
 }
 
 // Skipped is a parameter a partial load left alone.
 type Skipped struct{ Param, Reason string }
+
+// Adapted is a parameter filled from a checkpoint parameter of another shape, and the
+// rule that did it.
+type Adapted struct{ Param, Rule string }
 
 // LoadWeightsPartial copies every checkpoint parameter whose name and shape match one of
 // m's (transfer learning: a new head for other classes keeps its fresh weights) and

@@ -26,6 +26,11 @@ type Dataset struct {
 	Sample bool
 	// Source says where the images came from: a directory, or "bundled sample".
 	Source string
+	// Resize says how images of other sizes were brought to the data set's size:
+	// "stretch" for image folders (bilinear, the aspect ratio ignored, as Keras's
+	// image_dataset_from_directory does), "" for sets stored at their size. Training
+	// records it in the model's preprocessing, so predict resizes the same way.
+	Resize string
 
 	h, w, c int
 	pixels  []uint8

@@ -135,7 +135,7 @@ func ImageFolder(root string, h, w, c int) (*Dataset, error) {
 		}
 	}
 	d := newDataset(pixels, labels, h, w, c, classes)
-	d.Name, d.Source = filepath.Base(filepath.Clean(root)), root
+	d.Name, d.Source, d.Resize = filepath.Base(filepath.Clean(root)), root, "stretch"
 	return d, nil
 }
 

@@ -34,6 +34,10 @@ type Spec struct {
 	BaseURL string
 	// Hint tells a user how to get the files; it ends the not-found error.
 	Hint string
+	// Background is the background of its images, "dark" (a light object on black, as
+	// in Fashion-MNIST and MNIST) or "light", or "" if it varies: what a model trained
+	// on the set expects of the images it is shown (see preprocess.Background).
+	Background string
 }
 
 func (s Spec) files() []File {
@@ -99,8 +103,9 @@ var FashionMNISTClasses = []string{
 // 28881, 1648877, 4542 for MNIST), ContentSHA256 of their uncompressed bytes.
 func init() {
 	Register(Spec{
-		Name:    FashionMNIST,
-		Classes: FashionMNISTClasses,
+		Name:       FashionMNIST,
+		Classes:    FashionMNISTClasses,
+		Background: "dark",
 		TrainImages: File{"train-images-idx3-ubyte.gz",
 			"3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
 			"c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"},
@@ -118,8 +123,9 @@ func init() {
 			"or pass --data-dir DIR with the four *-ubyte.gz files, or set CONVGRAPH_DATA=DIR with them in DIR/fashion-mnist",
 	})
 	Register(Spec{
-		Name:    MNIST,
-		Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"},
+		Name:       MNIST,
+		Classes:    []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"},
+		Background: "dark",
 		TrainImages: File{"train-images-idx3-ubyte.gz",
 			"440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
 			"ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"},

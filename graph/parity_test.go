@@ -150,6 +150,8 @@ type parityParams struct {
 	Size             []int    `json:"size"`
 	Interpolation    string   `json:"interpolation"`
 	Out              []int    `json:"out"`
+	Groups           int      `json:"groups"`
+	Shared           *bool    `json:"shared"`
 }
 
 func decodeParityParams(s string) (parityParams, error) {

@@ -8,6 +8,38 @@ import (
 	"github.com/convgraph/convgraph/graph"
 )
 
+// Groups cuts a [Conv2D]'s input channels and filters into g equal groups, each group of
+// filters seeing only its group of channels (Keras's Conv2D groups, PyTorch's Conv2d
+// groups; ResNeXt's and ShuffleNet's grouped convolutions). The kernel is then [filters,
+// channels/g, kh, kw] inside: g times fewer weights and multiply-adds. g must divide both
+// the input's channels and the filters; the default is 1. For one group per channel,
+// [DepthwiseConv2D] is the faster layer.
+func Groups(g int) Option {
+	return opt("Groups", func(c *Config) error {
+		if g <= 0 || g > maxExampleValues {
+			return errors.Errorf("groups %d must be positive", g)
+		}
+		c.Groups = g
+		return nil
+	})
+}
+
+func (c *Config) groups() int {
+	if c.Groups <= 0 {
+		return 1
+	}
+	return c.Groups
+}
+
+var conv2DOptions = append(append([]string(nil), convOptions...), "Groups")
+
+func checkConv2D(c *Config) error {
+	if c.Groups < 0 || c.Groups > maxExampleValues {
+		return errors.Errorf("groups %d must be positive", c.Groups)
+	}
+	return checkConv(c)
+}
+
 // DepthwiseConv2D convolves each input channel with its own kernel x kernel filters
 // (MobileNet's depthwise convolution, Keras's DepthwiseConv2D): [DepthMultiplier] M
 // filters per channel give C*M output channels, channel c's filters making outputs c*M

@@ -249,6 +249,9 @@ func describe(kind string, c Config) string {
 		if c.DepthMultiplier > 1 {
 			parts = append(parts, fmt.Sprintf("x%d", c.DepthMultiplier))
 		}
+		if c.Groups > 1 {
+			parts = append(parts, fmt.Sprintf("g%d", c.Groups))
+		}
 	case "MaxPooling2D", "AveragePooling2D":
 		win(c.PoolSize)
 	case "Dropout":

@@ -86,7 +86,8 @@ func Input(shape ...int) *Layer {
 
 // Conv2D is a 2-D convolution with filters output channels and a kernel x kernel window
 // ([KernelSize] for a non-square one). Options: [Padding], [ExplicitPadding], [Strides],
-// [Dilation], [Activation], [Alpha], [UseBias], [KernelInitializer], [BiasInitializer].
+// [Dilation], [Groups], [Activation], [Alpha], [UseBias], [KernelInitializer],
+// [BiasInitializer].
 func Conv2D(filters, kernel int, opts ...Option) *Layer {
 	return newLayer("Conv2D", Config{Filters: filters, KernelSize: []int{kernel, kernel}}, opts)
 }
@@ -176,8 +177,8 @@ var kinds map[string]kind
 func init() {
 	kinds = map[string]kind{
 		"InputLayer": {keras: "input", arity: 0},
-		"Conv2D": {keras: "conv2d", options: convOptions, arity: 1,
-			check: checkConv, out: convOut, params: convParams, apply: convApply},
+		"Conv2D": {keras: "conv2d", options: conv2DOptions, arity: 1,
+			check: checkConv2D, out: convOut, params: convParams, apply: convApply},
 		"MaxPooling2D": {keras: "max_pooling2d", options: poolOptions, arity: 1,
 			check: checkPool, out: poolOut, apply: poolApply(true)},
 		"AveragePooling2D": {keras: "average_pooling2d", options: poolOptions, arity: 1,
@@ -240,6 +241,7 @@ func init() {
 		"SeparableConv2D":    separableKind,
 		"UpSampling2D":       upsampleKind,
 		"Conv2DTranspose":    convTransposeKind,
+		"PReLU":              preluKind,
 		"Concatenate":        concatenateKind,
 		"Multiply":           multiplyKind,
 		"Average":            averageKind,
@@ -372,6 +374,9 @@ func convOut(c *Config, in []Shape) (Shape, error) {
 	if c.Activation == Softmax {
 		return nil, errors.New("softmax needs a flat output (classes); use it on Dense")
 	}
+	if g := c.groups(); in[0][2]%g != 0 || c.Filters%g != 0 {
+		return nil, errors.Errorf("%d groups do not divide the input's %d channels and %d filters", g, in[0][2], c.Filters)
+	}
 	if _, ok := sizeWithin([]int{in[0][2], c.KernelSize[0], c.KernelSize[1], oh, ow}, maxExampleValues); !ok {
 		return nil, errors.Errorf("kernel %dx%d over %d channels and a %dx%d output needs more than %d values of workspace per example",
 			c.KernelSize[0], c.KernelSize[1], in[0][2], oh, ow, maxExampleValues)
@@ -380,7 +385,7 @@ func convOut(c *Config, in []Shape) (Shape, error) {
 }
 
 func convParams(c *Config, in []Shape) []paramDecl {
-	ch, kh, kw := in[0][2], c.KernelSize[0], c.KernelSize[1]
+	ch, kh, kw := in[0][2]/c.groups(), c.KernelSize[0], c.KernelSize[1]
 	ps := []paramDecl{{name: "kernel", shape: tensor.Shape{c.Filters, ch, kh, kw}, init: c.kernelInit(),
 		fanIn: ch * kh * kw, fanOut: c.Filters * kh * kw}}
 	if c.useBias() {
@@ -394,8 +399,19 @@ func convApply(a *applier, c *Config, in []*G.Node) (*G.Node, error) {
 	xs := x.Shape()
 	s, d := c.strides([]int{1, 1}), c.dilation()
 	p := c.pads(xs[2], xs[3], c.KernelSize[0], c.KernelSize[1], s, d)
-	y, err := graph.Conv2D(x, a.param("kernel"), graph.Conv2DConfig{StrideH: s[0], StrideW: s[1],
-		DilationH: d[0], DilationW: d[1], Pad: p})
+	cfg := graph.Conv2DConfig{StrideH: s[0], StrideW: s[1], DilationH: d[0], DilationW: d[1], Pad: p}
+	var y *G.Node
+	var err error
+	switch g := c.groups(); {
+	case g > 1 && g == xs[1]:
+		// One channel per group is a depthwise convolution (the same kernel layout), whose
+		// op is faster for it; an imported ONNX Conv of that grouping is one too.
+		y, err = graph.DepthwiseConv2D(x, a.param("kernel"), cfg)
+	case g > 1:
+		y, err = graph.GroupedConv2D(x, a.param("kernel"), g, cfg)
+	default:
+		y, err = graph.Conv2D(x, a.param("kernel"), cfg)
+	}
 	if err != nil {
 		return nil, err
 	}

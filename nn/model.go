@@ -7,6 +7,8 @@ import (
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
+
+	"github.com/convgraph/convgraph/preprocess"
 )
 
 // node is one placed layer of a model.
@@ -54,7 +56,8 @@ type Model struct {
 	dtype   tensor.Dtype
 	seed    uint64
 
-	mu    sync.Mutex // guards cache and pool
+	mu    sync.Mutex         // guards cache, pool and pre
+	pre   *preprocess.Config // nil: the default for the input shape
 	cache map[compileKey]*compileEntry
 	pool  *graphPool // eval graphs for Acquire and Predict, made on first use
 }

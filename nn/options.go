@@ -78,7 +78,10 @@ type Config struct {
 	DepthMultiplier int               `json:"depth_multiplier,omitempty"`
 	Size            []int             `json:"size,omitempty"`          // UpSampling2D: height and width factors
 	Interpolation   InterpolationMode `json:"interpolation,omitempty"` // UpSampling2D
-	optionsUsed     []string
+	// Groups is a Conv2D's number of channel groups (default 1; see [Groups]).
+	Groups      int  `json:"groups,omitempty"`
+	SharedAlpha bool `json:"shared_alpha,omitempty"` // PReLU: one slope for all channels
+	optionsUsed []string
 }
 
 // An Option configures a layer. Every layer constructor takes the same Option type; an

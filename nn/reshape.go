@@ -178,6 +178,10 @@ func describeMore(kind string, c Config) []string {
 		return out
 	case "Reshape":
 		return []string{strings.Trim(fmt.Sprint(c.TargetShape), "[]")}
+	case "PReLU":
+		if c.SharedAlpha {
+			return []string{"shared"}
+		}
 	case "Activation":
 		if c.Axis != 0 {
 			return []string{fmt.Sprintf("axis %d", c.Axis)}

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/pkg/errors"
+
+	"github.com/convgraph/convgraph/preprocess"
 )
 
 // Spec is a model's architecture as data: enough to rebuild the model (without its
@@ -19,6 +21,9 @@ type Spec struct {
 	Losses []OutputLoss `json:"losses,omitempty"`
 	// Nested lists the blocks that hold a whole model placed by Builder.Call.
 	Nested []string `json:"nested,omitempty"`
+	// Preprocessing is how raw images become the input (see [Model.Preprocessing]);
+	// nil, in specs written before it existed, means the default.
+	Preprocessing *preprocess.Config `json:"preprocessing,omitempty"`
 }
 
 // LayerSpec is one layer of a [Spec].
@@ -43,6 +48,12 @@ func (m *Model) Spec() Spec {
 		}
 	}
 	s.Nested = append(s.Nested, m.nested...)
+	m.mu.Lock()
+	if m.pre != nil {
+		pre := *m.pre
+		s.Preprocessing = &pre
+	}
+	m.mu.Unlock()
 	for _, n := range m.nodes {
 		ls := LayerSpec{Kind: n.layer.kind, Name: n.name, Config: n.layer.cfg}
 		ls.Config.Name = ""
@@ -142,6 +153,11 @@ func FromSpec(s Spec) (*Model, error) {
 	}
 	for _, l := range s.Losses {
 		if err := m.SetLoss(l.Output, l.Loss, l.Weight); err != nil {
+			return nil, errors.Wrapf(err, "nn: model spec %q", s.Name)
+		}
+	}
+	if s.Preprocessing != nil {
+		if err := m.SetPreprocessing(*s.Preprocessing); err != nil {
 			return nil, errors.Wrapf(err, "nn: model spec %q", s.Name)
 		}
 	}

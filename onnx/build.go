@@ -36,7 +36,7 @@ func (im *importer) layerName(n *pb.NodeProto) string {
 		}
 	}
 	switch op {
-	case "Conv", "Gemm", "MatMul", "BatchNormalization":
+	case "Conv", "Gemm", "MatMul", "BatchNormalization", "PRelu":
 		if len(segs) == 0 && dropped != "" {
 			segs = []string{strings.ToLower(dropped)}
 		}
@@ -102,6 +102,9 @@ func (l *layer) nnLayer(local string) *nn.Layer {
 	case "Conv2D":
 		opts = append(opts, nn.KernelSize(l.kernel[0], l.kernel[1]), nn.Strides(l.stride[0], l.stride[1]),
 			nn.Dilation(l.dilation[0], l.dilation[1]), nn.UseBias(l.bias))
+		if l.groups > 1 {
+			opts = append(opts, nn.Groups(l.groups))
+		}
 		padding()
 		act()
 		return nn.Conv2D(l.filters, l.kernel[0], opts...)
@@ -130,6 +133,8 @@ func (l *layer) nnLayer(local string) *nn.Layer {
 			opts = append(opts, nn.Interpolation(nn.Bilinear))
 		}
 		return nn.UpSampling2D(l.size[0], opts...)
+	case "PReLU":
+		return nn.PReLU(append(opts, nn.SharedAlpha(l.shared))...)
 	case "Dense":
 		opts = append(opts, nn.UseBias(l.bias))
 		act()
@@ -182,16 +187,13 @@ func (l *layer) nnLayer(local string) *nn.Layer {
 }
 
 // build makes the nn model and copies the parameters into it.
-func (im *importer) build(name string, out *value) (*nn.Model, error) {
+func (im *importer) build(name string, outs []*value) (*nn.Model, error) {
 	b := nn.NewBuilder(name)
-	in := b.Input(im.input.shape...)
 	tensors := map[*layer]nn.Tensor{}
-	get := func(v *value) nn.Tensor {
-		if v.src == nil {
-			return in
-		}
-		return tensors[v.src]
+	for _, l := range im.inputs {
+		tensors[l] = b.Input(l.out.shape...)
 	}
+	get := func(v *value) nn.Tensor { return tensors[v.src] }
 	for _, l := range im.layers {
 		if l.dead {
 			continue
@@ -209,7 +211,11 @@ func (im *importer) build(name string, out *value) (*nn.Model, error) {
 			return nil, errors.Wrapf(err, "onnx: node %q", l.node)
 		}
 	}
-	m, err := b.Model(get(out))
+	var ts []nn.Tensor
+	for _, out := range outs {
+		ts = append(ts, get(out))
+	}
+	m, err := b.Model(ts...)
 	if err != nil {
 		return nil, errors.Wrap(err, "onnx")
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/convgraph/convgraph/graph"
 	"github.com/convgraph/convgraph/nn"
 	pb "github.com/convgraph/convgraph/onnx/internal/onnxpb"
+	"github.com/convgraph/convgraph/preprocess"
 )
 
 // The names of an exported model's input and output, whatever the model's own layer names.
@@ -38,31 +39,23 @@ const (
 	MetaOutputs = "convgraph.outputs"
 )
 
-// Preprocessing describes how raw data becomes the model's input: each pixel value v
-// (0-255) becomes v*Scale + Offset, in an image of the model's input size in (height,
-// width, channels) order. It travels as JSON in the [MetaPreprocessing] property.
-type Preprocessing struct {
-	// Scale multiplies raw values; convgraph's data pipeline uses 1/255.
-	Scale float64 `json:"scale"`
-	// Offset is added after scaling (0 for convgraph's pipeline).
-	Offset float64 `json:"offset"`
-	// Layout is the input's dimension order, "NHWC" or "NC".
-	Layout string `json:"layout"`
-	// Height, Width and Channels are the input image's size (0 for vector inputs).
-	Height   int `json:"height,omitempty"`
-	Width    int `json:"width,omitempty"`
-	Channels int `json:"channels,omitempty"`
-}
+// Preprocessing describes how raw data becomes the model's input: the record convgraph
+// stores with every model ([nn.Model.Preprocessing]), written as JSON in the
+// [MetaPreprocessing] property. Each pixel value v (0-255) becomes v*Scale + Offset
+// (then (v - Mean[ch]) / Std[ch] if they are set), in an image of the model's input size
+// in (height, width, channels) order.
+type Preprocessing = preprocess.Config
 
 // An ExportOption adds information to an exported file.
 type ExportOption func(*exportConfig)
 
 type exportConfig struct {
-	classes []string
-	scale   float64
-	offset  float64
-	doc     string
-	meta    [][2]string
+	classes  []string
+	scale    float64
+	offset   float64
+	scaleSet bool
+	doc      string
+	meta     [][2]string
 }
 
 // ClassNames records the names of the output classes in the [MetaClasses] property.
@@ -71,9 +64,10 @@ func ClassNames(names []string) ExportOption {
 }
 
 // PixelScale sets the [Preprocessing] a runtime must apply to raw pixels: v*scale+offset.
-// The default is convgraph's own: scale 1/255, offset 0.
+// The default is the model's own ([nn.Model.Preprocessing]: scale 1/255, offset 0 unless
+// set otherwise).
 func PixelScale(scale, offset float64) ExportOption {
-	return func(c *exportConfig) { c.scale, c.offset = scale, offset }
+	return func(c *exportConfig) { c.scale, c.offset, c.scaleSet = scale, offset, true }
 }
 
 // Description sets the model's doc_string.
@@ -135,7 +129,7 @@ func (e *exporter) add(op, name, value string, in []string, attrs ...*pb.Attribu
 }
 
 func exportProto(m *nn.Model, opts []ExportOption) (*pb.ModelProto, error) {
-	cfg := exportConfig{scale: 1.0 / 255}
+	var cfg exportConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -178,7 +172,6 @@ func exportProto(m *nn.Model, opts []ExportOption) (*pb.ModelProto, error) {
 			e.values[port.Name] = e.add("Transpose", name+"/nchw", name+"/nchw", []string{name}, attrInts("perm", 0, 3, 1, 2))
 		}
 	}
-	in := m.InputShape()
 	for _, p := range m.Params() {
 		e.used[p.Name] = true
 		e.g.Initializer = append(e.g.Initializer, floatTensor(p.Name, p.Shape(), float32s(p.Value)))
@@ -211,9 +204,12 @@ func exportProto(m *nn.Model, opts []ExportOption) (*pb.ModelProto, error) {
 	}
 	outShape := m.OutputShape()
 
-	pre := Preprocessing{Scale: cfg.scale, Offset: cfg.offset, Layout: "NC"}
-	if len(in) == 3 {
-		pre.Layout, pre.Height, pre.Width, pre.Channels = "NHWC", in[0], in[1], in[2]
+	pre := m.Preprocessing()
+	if cfg.scaleSet {
+		pre.Scale, pre.Offset = cfg.scale, cfg.offset
+	}
+	if pre.Layout == "" {
+		pre.Layout = "NC"
 	}
 	preJSON, _ := json.Marshal(pre)
 	meta := [][2]string{{MetaModel, m.Name()}, {MetaInputLayout, pre.Layout}, {MetaPreprocessing, string(preJSON)}}
@@ -306,7 +302,7 @@ func (e *exporter) layer(ls nn.LayerSpec, info nn.LayerInfo, ins []string, inSha
 		}
 		y := e.add("Conv", name, e.step(name, "conv", c.Activation), args,
 			attrInts("kernel_shape", c.KernelSize...), attrInts("strides", s...), attrInts("dilations", d...),
-			attrInts("pads", p.Top, p.Left, p.Bottom, p.Right), attrInt("group", 1))
+			attrInts("pads", p.Top, p.Left, p.Bottom, p.Right), attrInt("group", max(c.Groups, 1)))
 		return e.activation(name, y, c.Activation, c.Alpha, false)
 	case "DepthwiseConv2D", "SeparableConv2D":
 		// A depthwise convolution is a Conv with one group per input channel; its kernel
@@ -467,6 +463,13 @@ func (e *exporter) layer(ls nn.LayerSpec, info nn.LayerInfo, ins []string, inSha
 			dims = []int{0, out[2], out[0], out[1]}
 		}
 		return e.add("Reshape", name, name, []string{ins[0], e.ints(name+"/shape", dims...)}), nil
+	case "PReLU":
+		// ONNX broadcasts the slope from the last axis: one per channel of NCHW is [C, 1, 1].
+		slope := param("alpha")
+		if in := inShapes[0]; len(in) == 3 && !c.SharedAlpha {
+			slope = e.add("Reshape", name+"/slope", name+"/slope", []string{slope, e.ints(name+"/slope_shape", in[2], 1, 1)})
+		}
+		return e.add("PRelu", name, name, []string{ins[0], slope}), nil
 	case "GlobalMaxPooling2D":
 		y := e.add("GlobalMaxPool", name, name+"/pool", ins)
 		return e.add("Flatten", name+"/flatten", name, []string{y}, attrInt("axis", 1)), nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -83,6 +85,7 @@ func everyLayer(t testing.TB) *nn.Model {
 	x = b.Apply(nn.Conv2D(8, 3, nn.Padding(nn.Same), nn.Strides(2), nn.Activation(nn.LeakyReLU), nn.Alpha(0.1)), x)
 	x = b.Apply(nn.Conv2D(8, 3, nn.Dilation(2), nn.ExplicitPadding(2, 1, 0, 2), nn.UseBias(false)), x)
 	x = b.Apply(nn.BatchNorm(nn.Epsilon(1e-5), nn.Momentum(0.9)), x)
+	x = b.Apply(nn.Conv2D(8, 3, nn.Groups(4), nn.Padding(nn.Same), nn.Activation(nn.ReLU)), x)
 	y := b.Apply(nn.Activate(nn.Tanh), x)
 	z := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.Sigmoid), nn.KernelSize(1, 1)), x)
 	w := b.Apply(nn.Activate(nn.Linear), x)
@@ -155,7 +158,7 @@ func TestExportMetadata(t *testing.T) {
 	if err := json.Unmarshal([]byte(meta[onnx.MetaPreprocessing].(string)), &pre); err != nil {
 		t.Fatal(err)
 	}
-	if want := (onnx.Preprocessing{Scale: 1.0 / 255, Layout: "NHWC", Height: 28, Width: 28, Channels: 1}); pre != want {
+	if want := m.Preprocessing(); !reflect.DeepEqual(pre, want) || pre.Scale != 1.0/255 || pre.Layout != "NHWC" || pre.Height != 28 || pre.Channels != 1 {
 		t.Errorf("preprocessing %+v, want %+v", pre, want)
 	}
 	if meta["author"] != "test" || meta[onnx.MetaInputLayout] != "NHWC" || meta[onnx.MetaModel] != "fashion-cnn" {
@@ -189,6 +192,7 @@ func modernLayers(t testing.TB) *nn.Model {
 	x = b.Apply(nn.UpSampling2D(2, nn.Size(2, 1)), x)
 	x = b.Apply(nn.UpSampling2D(1, nn.Size(1, 2), nn.Interpolation(nn.Bilinear)), x)
 	x = b.Apply(nn.Conv2D(8, 3, nn.Strides(2, 2)), x)
+	x = b.Apply(nn.PReLU(), x)
 	y := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.ELU), nn.Alpha(0.7)), x)
 	z := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.GELU)), x)
 	w := b.Apply(nn.Conv2D(4, 1, nn.Activation(nn.Swish)), x)
@@ -201,10 +205,12 @@ func modernLayers(t testing.TB) *nn.Model {
 	x = b.Apply(nn.Activate(nn.ELU), sm)
 	g := b.Apply(nn.GlobalMaxPool2D(), x)
 	f := b.Apply(nn.Flatten(), x)
+	f = b.Apply(nn.PReLU(nn.SharedAlpha(true)), f)
 	f = b.Apply(nn.Reshape(nn.Shape{-1, 4, 3}), f)
 	f = b.Apply(nn.Activate(nn.Softmax, nn.Axis(1)), f)
 	f = b.Apply(nn.GlobalAvgPool2D(), f)
 	x = b.Apply(nn.Concatenate(), g, f)
+	x = b.Apply(nn.PReLU(), x)
 	x = b.Apply(nn.Dense(4, nn.Activation(nn.Softmax)), x)
 	model, err := b.Model(x)
 	if err != nil {
@@ -212,6 +218,14 @@ func modernLayers(t testing.TB) *nn.Model {
 	}
 	if err := model.Initialize(11); err != nil {
 		t.Fatal(err)
+	}
+	// PReLU's slopes start at zero (Keras's default); other values make the test see them.
+	for _, p := range model.Params() {
+		if strings.HasSuffix(p.Name, "/alpha") {
+			for i, d := 0, p.Value.Data().([]float32); i < len(d); i++ {
+				d[i] = 0.05 + 0.03*float32(i%7)
+			}
+		}
 	}
 	return model
 }

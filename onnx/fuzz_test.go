@@ -16,7 +16,7 @@ import (
 func FuzzImport(f *testing.F) {
 	// Small seeds only: the fuzzer mutates every byte of a seed, and large ones (the
 	// ResNet's megabyte of weights) teach it nothing more about the reader.
-	for _, name := range []string{"tiny.onnx", "modern.onnx", "prelu.onnx"} {
+	for _, name := range []string{"tiny.onnx", "modern.onnx", "prelu.onnx", "instance_norm.onnx"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)

@@ -24,10 +24,17 @@ type Info struct {
 	Producer string
 	// Opset is the file's default-domain operator set version.
 	Opset int
-	// InputLayout is the file's input order: "NCHW" (PyTorch's), "NHWC" (the input was
-	// followed by a Transpose to NCHW, as convgraph and tf2onnx write) or "NC" (vectors).
-	// The imported model takes (height, width, channels) in every case.
+	// InputLayout is the file's (first) input order: "NCHW" (PyTorch's), "NHWC" (the
+	// input was followed by a Transpose to NCHW, as convgraph and tf2onnx write) or "NC"
+	// (vectors). The imported model takes (height, width, channels) in every case.
 	InputLayout string
+	// Inputs are the file's input names in the order of the model's inputs
+	// ([nn.Model.Inputs], whose layers are named input, input_1, ...), and InputLayouts
+	// their orders as InputLayout says.
+	Inputs, InputLayouts []string
+	// Outputs are the file's output names in the order of the model's outputs
+	// ([nn.Model.Outputs], [nn.Graph.OutputAt]).
+	Outputs []string
 	// Classes are the class names of the file's "classes" metadata property, if any.
 	Classes []string
 	// Metadata holds the file's metadata properties.
@@ -46,8 +53,8 @@ func ModelName(name string) ImportOption { return func(c *importConfig) { c.name
 // weights, with layer names taken from the file's node names ("/layer1/layer1.0/conv1/Conv"
 // becomes "layer1/0/conv1", so Freeze("layer1/") freezes a stage).
 //
-// Operators (docs/onnx.md has the full table): Conv (group 1; strides, dilations, pads,
-// auto_pad), Gemm, MatMul (+ Add of a constant: the bias), Relu, LeakyRelu, Elu, Sigmoid,
+// Operators (docs/onnx.md has the full table): Conv (any group; strides, dilations, pads,
+// auto_pad), Gemm, MatMul (+ Add of a constant: the bias), Relu, LeakyRelu, PRelu, Elu, Sigmoid,
 // Tanh, Clip (ReLU, ReLU6), Gelu and its operator-set-13 spelling with Erf, x*Sigmoid(x)
 // (Swish), Softmax, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool,
 // BatchNormalization, Flatten, Reshape, Squeeze, Slice (cropping), Pad (zeros), Concat,
@@ -56,6 +63,9 @@ func ModelName(name string) ImportOption { return func(c *importConfig) { c.name
 // arithmetic exporters emit (Shape, Gather, Unsqueeze, Concat, Slice, Cast, Constant,
 // ...), folded while reading.
 // An activation right after a Conv or Gemm becomes that layer's activation.
+//
+// A file with several inputs or outputs gives a model with as many, in the file's order
+// ([Info.Inputs], [Info.Outputs]).
 //
 // An operator with no mapping is an error naming the node and its op type; a malformed
 // file is an error saying what is wrong, never a panic.
@@ -93,7 +103,7 @@ const (
 type value struct {
 	c    *constant
 	kind vkind
-	src  *layer // the layer computing the tensor; nil for the model input
+	src  *layer // the layer computing the tensor (an InputLayer for a model input)
 	// shape is the example shape in convgraph's order: (H, W, C) or (F).
 	shape nn.Shape
 	base  *value // vGelu: the value before; a sigmoid's input
@@ -125,6 +135,7 @@ type layer struct {
 
 	filters, units int
 	multiplier     int // DepthwiseConv2D, SeparableConv2D
+	groups         int // Conv2D
 	kernel, stride [2]int
 	dilation, pool [2]int
 	pads           [4]int // top, bottom, left, right
@@ -136,6 +147,7 @@ type layer struct {
 	axis           int    // softmax layer: Keras's axis
 	crop           [4]int // Cropping2D
 	same           bool   // Conv2DTranspose: nn's same padding
+	shared         bool   // PReLU: one slope for all channels
 	size           [2]int // UpSampling2D
 	bilinear       bool   // UpSampling2D
 	target         nn.Shape
@@ -150,7 +162,7 @@ type importer struct {
 	layers  []*layer
 	names   map[string]int
 	readers map[string][]string // op types of the nodes reading each value
-	input   *value
+	inputs  []*layer            // the model's inputs, as layers of kind InputLayer
 	opset   int64
 	info    *Info
 }
@@ -214,22 +226,28 @@ func (im *importer) graph(g *pb.GraphProto, name string) (*nn.Model, error) {
 			im.readers[in] = append(im.readers[in], n.GetOpType())
 		}
 	}
-	if len(g.Output) != 1 {
-		return nil, errors.Errorf("onnx: the graph has %d outputs; import takes graphs with one", len(g.Output))
+	if len(g.Output) == 0 {
+		return nil, errors.New("onnx: the graph has no outputs")
 	}
-	outName := g.Output[0].GetName()
-	im.uses[outName]++
+	for _, o := range g.Output {
+		im.uses[o.GetName()]++
+	}
 	var inputs []*pb.ValueInfoProto
 	for _, vi := range g.Input {
 		if _, ok := im.values[vi.GetName()]; !ok {
 			inputs = append(inputs, vi)
 		}
 	}
-	if len(inputs) != 1 {
-		return nil, errors.Errorf("onnx: the graph has %d inputs besides its weights; import takes graphs with one", len(inputs))
+	if len(inputs) == 0 {
+		return nil, errors.New("onnx: the graph has no inputs besides its weights")
 	}
-	if err := im.declareInput(inputs[0], g.Node); err != nil {
-		return nil, err
+	for _, vi := range inputs {
+		if _, dup := im.values[vi.GetName()]; dup {
+			return nil, errors.Errorf("onnx: input %q is declared twice", vi.GetName())
+		}
+		if err := im.declareInput(vi, g.Node); err != nil {
+			return nil, err
+		}
 	}
 	for i, n := range g.Node {
 		if err := im.node(n); err != nil {
@@ -240,16 +258,27 @@ func (im *importer) graph(g *pb.GraphProto, name string) (*nn.Model, error) {
 			return nil, errors.Wrapf(err, "onnx: node %q (%s)", nn, n.GetOpType())
 		}
 	}
-	out, ok := im.values[outName]
-	switch {
-	case !ok:
-		return nil, errors.Errorf("onnx: the graph's output %q is computed by no node", outName)
-	case out.c != nil:
-		return nil, errors.Errorf("onnx: the graph's output %q is a constant", outName)
-	case out.src == nil || out.kind == vNHWC || out.kind == vGelu:
-		return nil, errors.Errorf("onnx: the graph's output %q is computed by no layer", outName)
+	var outs []*value
+	seen := map[*layer]string{}
+	for _, o := range g.Output {
+		outName := o.GetName()
+		out, ok := im.values[outName]
+		switch {
+		case !ok:
+			return nil, errors.Errorf("onnx: the graph's output %q is computed by no node", outName)
+		case out.c != nil:
+			return nil, errors.Errorf("onnx: the graph's output %q is a constant", outName)
+		case out.src == nil || out.src.kind == "InputLayer" || out.kind == vNHWC || out.kind == vGelu:
+			return nil, errors.Errorf("onnx: the graph's output %q is computed by no layer", outName)
+		}
+		if prev, dup := seen[out.src]; dup {
+			return nil, errors.Errorf("onnx: the graph's outputs %q and %q are the same tensor; a convgraph model outputs each layer once", prev, outName)
+		}
+		seen[out.src] = outName
+		outs = append(outs, out)
+		im.info.Outputs = append(im.info.Outputs, outName)
 	}
-	return im.build(name, out)
+	return im.build(name, outs)
 }
 
 // declareInput reads the model input's shape and layout.
@@ -274,9 +303,10 @@ func (im *importer) declareInput(vi *pb.ValueInfoProto, nodes []*pb.NodeProto) e
 		dims = append(dims, int(v))
 	}
 	v := &value{uses: im.uses[name]}
+	layout := ""
 	switch len(dims) {
 	case 1:
-		v.kind, v.shape, im.info.InputLayout = vFlat, nn.Shape{dims[0]}, "NC"
+		v.kind, v.shape, layout = vFlat, nn.Shape{dims[0]}, "NC"
 	case 3:
 		// NHWC if every reader of the input is a Transpose to NCHW.
 		nhwc := im.uses[name] > 0
@@ -288,15 +318,23 @@ func (im *importer) declareInput(vi *pb.ValueInfoProto, nodes []*pb.NodeProto) e
 			}
 		}
 		if nhwc {
-			v.kind, v.shape, im.info.InputLayout = vNHWC, nn.Shape{dims[0], dims[1], dims[2]}, "NHWC"
+			v.kind, v.shape, layout = vNHWC, nn.Shape{dims[0], dims[1], dims[2]}, "NHWC"
 		} else {
-			v.kind, v.shape, im.info.InputLayout = vImage, nn.Shape{dims[1], dims[2], dims[0]}, "NCHW"
+			v.kind, v.shape, layout = vImage, nn.Shape{dims[1], dims[2], dims[0]}, "NCHW"
 		}
 	default:
 		return errors.Errorf("onnx: input %q has rank %d; convgraph takes images [N, C, H, W] or vectors [N, F]", name, len(dims)+1)
 	}
-	im.input = v
+	// The input is a layer of its own, so that values derived from it (a transposed or
+	// flattened view) know which input they come from.
+	v.src = &layer{kind: "InputLayer", name: name, node: name, out: v}
+	im.inputs = append(im.inputs, v.src)
 	im.values[name] = v
+	if len(im.inputs) == 1 {
+		im.info.InputLayout = layout
+	}
+	im.info.Inputs = append(im.info.Inputs, name)
+	im.info.InputLayouts = append(im.info.InputLayouts, layout)
 	return nil
 }
 
@@ -492,6 +530,8 @@ func (im *importer) op(n *pb.NodeProto, a attrs, ins []*value) ([]*value, error)
 		}
 		l := im.newLayer(n, "GlobalMaxPooling2D", x)
 		return im.output(l, vPooled, nn.Shape{x.shape[2]}), nil
+	case "PRelu":
+		return im.prelu(n, ins)
 	case "Concat":
 		return im.concat(n, a, ins)
 	case "Slice":
@@ -644,11 +684,11 @@ func (im *importer) conv(n *pb.NodeProto, a attrs, ins []*value) ([]*value, erro
 	case group == 1:
 	case group == int64(x.shape[2]) && c == 1 && f%x.shape[2] == 0:
 		depthwise = true
-	default:
-		return nil, errors.Errorf("group %d: convgraph has depthwise convolutions (group = input channels) but not other groupings", group)
+	case group < 1 || group > int64(x.shape[2]) || x.shape[2]%int(group) != 0 || f%int(group) != 0:
+		return nil, errors.Errorf("group %d does not divide the input's %d channels and the weight's %d filters", group, x.shape[2], f)
 	}
-	if !depthwise && c != x.shape[2] {
-		return nil, errors.Errorf("the weight has %d input channels, the input %d", c, x.shape[2])
+	if !depthwise && c*int(group) != x.shape[2] {
+		return nil, errors.Errorf("the weight has %d input channels per group; %d groups of the input's %d channels have %d", c, group, x.shape[2], x.shape[2]/int(group))
 	}
 	if f <= 0 || kh <= 0 || kw <= 0 {
 		return nil, errors.Errorf("the weight has shape %v", w.shape)
@@ -679,7 +719,7 @@ func (im *importer) conv(n *pb.NodeProto, a attrs, ins []*value) ([]*value, erro
 			return nil, errors.Errorf("the bias has %d values for %d filters", b.size(), f)
 		}
 	}
-	if sep := x.src; !depthwise && sep != nil && sep.kind == "DepthwiseConv2D" && fusable(x, "DepthwiseConv2D") && !sep.bias &&
+	if sep := x.src; !depthwise && group == 1 && sep != nil && sep.kind == "DepthwiseConv2D" && fusable(x, "DepthwiseConv2D") && !sep.bias &&
 		(sep.act == "" || sep.act == nn.Linear) && kh == 1 && kw == 1 && l.stride == [2]int{1, 1} && l.dilation == [2]int{1, 1} && l.pads == [4]int{} {
 		// A depthwise convolution without bias, then a 1x1 one: Keras's SeparableConv2D.
 		sep.kind, sep.filters, sep.name, sep.node = "SeparableConv2D", f, im.layerName(n), n.GetName()
@@ -699,6 +739,8 @@ func (im *importer) conv(n *pb.NodeProto, a attrs, ins []*value) ([]*value, erro
 		kernel: l.kernel, filters: f, stride: l.stride, dilation: l.dilation, pads: l.pads}
 	if depthwise {
 		nl.filters, nl.multiplier = 0, f/x.shape[2]
+	} else {
+		nl.groups = int(group)
 	}
 	nl.params[key] = w.floats() // OIHW ([C*M, 1, kh, kw] for depthwise), convgraph's layout
 	if b != nil {
@@ -1646,21 +1688,12 @@ func (im *importer) convTranspose(n *pb.NodeProto, a attrs, ins []*value) ([]*va
 	if g := a.int("group", 1); g != 1 {
 		return nil, errors.Errorf("group %d: convgraph's transposed convolution has one group", g)
 	}
-	if _, ok := a["output_shape"]; ok {
-		return nil, errors.New("output_shape is not supported: give pads and output_padding")
-	}
 	f, k := w.shape[1], [2]int{w.shape[2], w.shape[3]}
 	l := &layer{kernel: k, filters: f}
 	if l.stride, err = pairAttr(a, "strides"); err != nil {
 		return nil, err
 	}
 	if l.dilation, err = pairAttr(a, "dilations"); err != nil {
-		return nil, err
-	}
-	if ap := a.str("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "" {
-		return nil, errors.Errorf("auto_pad %q is not supported: give pads", ap)
-	}
-	if l.pads, err = padsAttr(a, x.shape, k, l.stride, l.dilation); err != nil {
 		return nil, err
 	}
 	op := [2]int{}
@@ -1670,24 +1703,29 @@ func (im *importer) convTranspose(n *pb.NodeProto, a attrs, ins []*value) ([]*va
 		}
 		op = [2]int{int(v[0]), int(v[1])}
 	}
+	if l.pads, err = convTransposePads(a, x.shape, k, l.stride, l.dilation, op); err != nil {
+		return nil, err
+	}
+	// Output padding adds cells after the bottom and right of the full transposed
+	// convolution that the end padding would have cropped: it is that much less end
+	// padding. nn's same padding (in*stride cells, padded as TensorFlow pads a
+	// convolution of that size) is kept as such, so that convgraph's files come back
+	// with their own settings.
+	var same [4]int
+	same[0], same[1] = graph.SamePad(x.shape[0]*l.stride[0], k[0], l.stride[0], l.dilation[0])
+	same[2], same[3] = graph.SamePad(x.shape[1]*l.stride[1], k[1], l.stride[1], l.dilation[1])
 	var out [2]int
 	for i := 0; i < 2; i++ {
-		out[i] = l.stride[i]*(x.shape[i]-1) + op[i] + l.dilation[i]*(k[i]-1) + 1 - l.pads[2*i] - l.pads[2*i+1]
+		if l.pads[2*i+1] < op[i] {
+			return nil, errors.Errorf("output_padding %v is more than the end pads of %v: convgraph's transposed convolution would need cells no window reaches", op, l.pads)
+		}
+		l.pads[2*i+1] -= op[i]
+		out[i] = l.stride[i]*(x.shape[i]-1) + l.dilation[i]*(k[i]-1) + 1 - l.pads[2*i] - l.pads[2*i+1]
 		if out[i] < 1 {
 			return nil, errors.Errorf("pads %v leave no output", l.pads)
 		}
 	}
-	if op != [2]int{} {
-		// nn's same padding gives in*stride cells, padded as TensorFlow pads a convolution
-		// of that size; that is the only output padding it has.
-		var same [4]int
-		same[0], same[1] = graph.SamePad(x.shape[0]*l.stride[0], k[0], l.stride[0], l.dilation[0])
-		same[2], same[3] = graph.SamePad(x.shape[1]*l.stride[1], k[1], l.stride[1], l.dilation[1])
-		if same != l.pads || out[0] != x.shape[0]*l.stride[0] || out[1] != x.shape[1]*l.stride[1] {
-			return nil, errors.Errorf("output_padding %v with pads %v: convgraph pads transposed convolutions explicitly or as same", op, l.pads)
-		}
-		l.same = true
-	}
+	l.same = op != [2]int{} && same == l.pads && out[0] == x.shape[0]*l.stride[0] && out[1] == x.shape[1]*l.stride[1]
 	var b *constant
 	if len(ins) > 2 && ins[2] != nil {
 		if b, err = constInput(ins, 2, "bias"); err != nil {
@@ -1790,4 +1828,85 @@ func (im *importer) resize(n *pb.NodeProto, a attrs, ins []*value) ([]*value, er
 	l := im.newLayer(n, "UpSampling2D", x)
 	l.size, l.bilinear = size, bilinear
 	return im.output(l, vImage, nn.Shape{x.shape[0] * size[0], x.shape[1] * size[1], x.shape[2]}), nil
+}
+
+// prelu imports PRelu with a constant slope: one value (a shared slope) or one per channel
+// of an image ([C, 1, 1]) or feature of a vector ([F]).
+func (im *importer) prelu(n *pb.NodeProto, ins []*value) ([]*value, error) {
+	if err := need(ins, 2); err != nil {
+		return nil, err
+	}
+	x := ins[0]
+	if x.c == nil && x.kind == vPooled {
+		x, _ = flat(x)
+	}
+	if x.c != nil || x.kind != vImage && x.kind != vFlat {
+		if _, err := image(x); err != nil {
+			return nil, err
+		}
+	}
+	slope, err := constInput(ins, 1, "slope")
+	if err != nil {
+		return nil, err
+	}
+	ch := x.shape[len(x.shape)-1]
+	l := &layer{}
+	if slope.size() == 1 {
+		l.shared = true
+		l.params = map[string][]float64{"alpha": slope.floats()}
+	} else {
+		vals, err := channelVector(slope, x, ch)
+		if err != nil {
+			return nil, errors.Wrap(err, "slope")
+		}
+		l.params = map[string][]float64{"alpha": vals}
+	}
+	nl := im.newLayer(n, "PReLU", x)
+	nl.shared, nl.params = l.shared, l.params
+	return im.output(nl, x.kind, x.shape), nil
+}
+
+// convTransposePads resolves a ConvTranspose's padding (top, bottom, left, right, before
+// output_padding op is taken off the ends): from output_shape if given, from auto_pad
+// SAME_UPPER or SAME_LOWER (output in*stride), or from pads. A total padding t is split
+// as ONNX's operator documents it: t/2 at the start and the rest at the end for
+// SAME_UPPER, the other way round otherwise.
+func convTransposePads(a attrs, in nn.Shape, k, s, d, op [2]int) ([4]int, error) {
+	ap := a.str("auto_pad", "NOTSET")
+	outShape, hasShape := a.ints("output_shape")
+	switch {
+	case ap != "NOTSET" && ap != "" && ap != "VALID" && ap != "SAME_UPPER" && ap != "SAME_LOWER":
+		return [4]int{}, errors.Errorf("auto_pad %q is not NOTSET, VALID, SAME_UPPER or SAME_LOWER", ap)
+	case !hasShape && (ap == "NOTSET" || ap == ""):
+		return padsAttr(a, in, k, s, d)
+	case !hasShape && ap == "VALID":
+		return [4]int{}, nil
+	}
+	var want [2]int
+	if hasShape {
+		if len(outShape) != 2 {
+			return [4]int{}, errors.Errorf("output_shape %v must be the height and width", outShape)
+		}
+		for i, v := range outShape {
+			if v <= 0 || v > 1<<26 {
+				return [4]int{}, errors.Errorf("output_shape %v must be positive sizes", outShape)
+			}
+			want[i] = int(v)
+		}
+	} else {
+		want = [2]int{in[0] * s[0], in[1] * s[1]}
+	}
+	var p [4]int
+	for i := 0; i < 2; i++ {
+		total := s[i]*(in[i]-1) + op[i] + d[i]*(k[i]-1) + 1 - want[i]
+		if total < 0 {
+			return [4]int{}, errors.Errorf("output %dx%d is larger than the transposed convolution's %d cells along axis %d", want[0], want[1], want[i]+total, i+2)
+		}
+		if ap == "SAME_UPPER" {
+			p[2*i], p[2*i+1] = total/2, total-total/2
+		} else {
+			p[2*i], p[2*i+1] = total-total/2, total/2
+		}
+	}
+	return p, nil
 }

@@ -64,7 +64,7 @@ func nhwc(x []float64, shape []int) ([]float32, []int) {
 }
 
 func TestImportPyTorchModels(t *testing.T) {
-	for _, name := range []string{"course_cnn", "resnet20", "resnet20_fused", "mobilenet", "mixed", "tiny", "modern"} {
+	for _, name := range []string{"course_cnn", "resnet20", "resnet20_fused", "mobilenet", "mixed", "tiny", "modern", "resnext", "prelu", "prelu_channels"} {
 		t.Run(name, func(t *testing.T) {
 			m, info, c := loadTorch(t, name)
 			if info.InputLayout != "NCHW" || info.Opset != 13 || !strings.HasPrefix(info.Producer, "pytorch") {
@@ -81,13 +81,13 @@ func TestImportPyTorchModels(t *testing.T) {
 }
 
 func TestImportUnsupportedOperator(t *testing.T) {
-	f, err := os.Open(filepath.Join("testdata", "prelu.onnx"))
+	f, err := os.Open(filepath.Join("testdata", "instance_norm.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	_, _, err = onnx.Import(f)
-	if want := `onnx: node "/act/PRelu" (PRelu): operator PRelu has no convgraph mapping`; err == nil || err.Error() != want {
+	if want := `onnx: node "/norm/InstanceNormalization" (InstanceNormalization): operator InstanceNormalization has no convgraph mapping`; err == nil || err.Error() != want {
 		t.Errorf("error %v; want %s", err, want)
 	}
 }
@@ -155,7 +155,14 @@ func TestImportErrors(t *testing.T) {
 					a.I = proto.Int64(2)
 				}
 			}
-		}), `onnx: node "conv" (Conv): group 2: convgraph has depthwise convolutions (group = input channels) but not other groupings`},
+		}), `onnx: node "conv" (Conv): the weight has 4 input channels per group; 2 groups of the input's 4 channels have 2`},
+		{"group 3", edit(func(mp *onnxpb.ModelProto) {
+			for _, a := range nodeNamed(mp, "conv").Attribute {
+				if a.GetName() == "group" {
+					a.I = proto.Int64(3)
+				}
+			}
+		}), `onnx: node "conv" (Conv): group 3 does not divide the input's 4 channels and the weight's 4 filters`},
 		{"short weights", edit(func(mp *onnxpb.ModelProto) {
 			for _, t := range mp.Graph.Initializer {
 				if t.GetName() == "conv/kernel" {
@@ -171,7 +178,7 @@ func TestImportErrors(t *testing.T) {
 		{"missing input", edit(func(mp *onnxpb.ModelProto) { nodeNamed(mp, "flatten").Input[0] = "nowhere" }),
 			`onnx: node "flatten" (Flatten): input "nowhere" is computed by no earlier node`},
 		{"two outputs", edit(func(mp *onnxpb.ModelProto) { mp.Graph.Output = append(mp.Graph.Output, mp.Graph.Output[0]) }),
-			"the graph has 2 outputs"},
+			`onnx: the graph's outputs "output" and "output" are the same tensor`},
 		{"symbolic height", edit(func(mp *onnxpb.ModelProto) {
 			mp.Graph.Input[0].Type.GetTensorType().Shape.Dim[1].Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "H"}
 		}), `onnx: input "input": dimension 1 is "H"; convgraph needs fixed sizes but for the batch`},
@@ -228,4 +235,22 @@ func TestExportImportBitIdentical(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Grouped convolutions come back out: the ResNeXt-style net imported from PyTorch, then
+// exported by convgraph, runs in ONNX Runtime with PyTorch's outputs.
+func TestImportedGroupedConvRunsInONNXRuntime(t *testing.T) {
+	requireORT(t)
+	m, _, c := loadTorch(t, "resnext")
+	groups := 0
+	for _, l := range m.Layers() {
+		if l.Kind == "Conv2D" && l.Config.Groups > 1 {
+			groups++
+		}
+	}
+	if groups != 5 {
+		t.Errorf("%d grouped Conv2D layers, want 5 (2 blocks x 2, and one more)", groups)
+	}
+	x, dims := nhwc(c.Input, c.InputShape)
+	closeTo(t, "resnext in ONNX Runtime", runORT(t, exportBytes(t, m), x, dims).Values, c.Output, 1e-4, 1e-5)
 }

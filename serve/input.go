@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/convgraph/convgraph/data"
+	"github.com/convgraph/convgraph/preprocess"
 )
 
 // readBody reads the whole request body within the size limit and the deadline.
@@ -43,7 +44,14 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, deadline time.
 }
 
 // inputs turns a request body into n examples of the model's input, NHWC float32.
-func (s *Server) inputs(r *http.Request, m *model, body []byte) ([]float32, int, *httpError) {
+func (s *Server) inputs(r *http.Request, m *model, body []byte, info *requestInfo) ([]float32, int, *httpError) {
+	inv := preprocess.InvertAuto
+	if v := r.URL.Query().Get("invert"); v != "" {
+		var err error
+		if inv, err = preprocess.ParseInvert(v); err != nil {
+			return nil, 0, errorf(http.StatusBadRequest, "invert=%q: want auto, yes or no", v)
+		}
+	}
 	ct := r.Header.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)
 	if ct == "" {
@@ -56,19 +64,21 @@ func (s *Server) inputs(r *http.Request, m *model, body []byte) ([]float32, int,
 	case "application/json":
 		return s.jsonInputs(m, body)
 	case "image/png", "image/jpeg", "application/octet-stream":
-		x, err := s.image(m, body, "the image")
+		x, err := s.image(m, body, "the image", inv, info)
 		if err != nil {
 			return nil, 0, err
 		}
 		return x, 1, nil
 	case "multipart/form-data":
-		return s.multipartInputs(m, body, params["boundary"])
+		return s.multipartInputs(m, body, params["boundary"], inv, info)
 	}
 	return nil, 0, errorf(http.StatusUnsupportedMediaType, "Content-Type %q is not accepted: send image/png, image/jpeg, multipart/form-data or application/json", mt)
 }
 
-// image decodes one PNG or JPEG into the model's input, checking its header first.
-func (s *Server) image(m *model, b []byte, what string) ([]float32, *httpError) {
+// image decodes one PNG or JPEG into the model's input, checking its header first, by
+// the model's preprocessing (the one code path nn's PredictEncoded takes), and records
+// what the preprocessing did in info.
+func (s *Server) image(m *model, b []byte, what string, inv preprocess.Invert, info *requestInfo) ([]float32, *httpError) {
 	if len(m.in) != 3 {
 		return nil, errorf(http.StatusBadRequest, "model %q takes vectors of %d values, not images: send JSON instances", m.Name, m.in[0])
 	}
@@ -82,16 +92,15 @@ func (s *Server) image(m *model, b []byte, what string) ([]float32, *httpError) 
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > int64(s.cfg.MaxImagePixels) {
 		return nil, errorf(http.StatusRequestEntityTooLarge, "%s is %dx%d pixels; the limit is %d pixels", what, cfg.Width, cfg.Height, s.cfg.MaxImagePixels)
 	}
-	px, err := data.DecodeImage(b, what, m.in[0], m.in[1], m.in[2])
+	x, rep, err := m.pre.Decode(b, what, preprocess.WithInvert(inv), preprocess.MaxPixels(int64(s.cfg.MaxImagePixels)))
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "%v", err)
 	}
-	x := make([]float32, len(px))
-	m.Normalization.Apply(x, px, m.in[2])
+	info.reports = append(info.reports, rep)
 	return x, nil
 }
 
-func (s *Server) multipartInputs(m *model, body []byte, boundary string) ([]float32, int, *httpError) {
+func (s *Server) multipartInputs(m *model, body []byte, boundary string, inv preprocess.Invert, info *requestInfo) ([]float32, int, *httpError) {
 	if boundary == "" {
 		return nil, 0, errorf(http.StatusBadRequest, "multipart/form-data without a boundary")
 	}
@@ -120,7 +129,7 @@ func (s *Server) multipartInputs(m *model, body []byte, boundary string) ([]floa
 		if name == "" {
 			name = p.FormName()
 		}
-		xi, herr := s.image(m, b, fmt.Sprintf("image %d (%q)", n+1, name))
+		xi, herr := s.image(m, b, fmt.Sprintf("image %d (%q)", n+1, name), inv, info)
 		if herr != nil {
 			return nil, 0, herr
 		}

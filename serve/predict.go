@@ -6,12 +6,24 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/convgraph/convgraph/preprocess"
 )
 
 // prediction is one image's answer.
 type prediction struct {
 	Top           []topClass `json:"top"`
 	Probabilities []float32  `json:"probabilities"`
+	// Preprocessing is set when an image's background was the opposite of the training
+	// images' or the image was inverted.
+	Preprocessing *imageNote `json:"preprocessing,omitempty"`
+}
+
+// imageNote says what the preprocessing found and did to one uploaded image.
+type imageNote struct {
+	Background string `json:"background"`
+	Inverted   bool   `json:"inverted"`
+	Note       string `json:"note"`
 }
 
 type topClass struct {
@@ -25,8 +37,9 @@ type topClass struct {
 type handler func(w http.ResponseWriter, r *http.Request, info *requestInfo) *httpError
 
 type requestInfo struct {
-	model  string
-	images int
+	model   string
+	images  int
+	reports []preprocess.Report // one per uploaded image, in order
 }
 
 func (s *Server) model(r *http.Request) (*model, *httpError) {
@@ -80,6 +93,11 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, info *requestIn
 		for _, c := range idx[:k] {
 			p.Top = append(p.Top, topClass{Class: m.className(c), Index: c, Probability: row[c]})
 		}
+		if i < len(info.reports) {
+			if r := info.reports[i]; r.Mismatch || r.Inverted {
+				p.Preprocessing = &imageNote{Background: r.Background.String(), Inverted: r.Inverted, Note: r.Notice(m.pre.Background)}
+			}
+		}
 		out.Predictions[i] = p
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -106,7 +124,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, m *model, info *req
 	if herr != nil {
 		return nil, 0, herr
 	}
-	x, n, herr := s.inputs(r, m, body)
+	x, n, herr := s.inputs(r, m, body, info)
 	if herr != nil {
 		return nil, 0, herr
 	}
@@ -155,7 +173,7 @@ func (s *Server) featureMaps(w http.ResponseWriter, r *http.Request, info *reque
 	if herr != nil {
 		return herr
 	}
-	x, n, herr := s.inputs(r, m, body)
+	x, n, herr := s.inputs(r, m, body, info)
 	if herr != nil {
 		return herr
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/convgraph/convgraph/data"
 	"github.com/convgraph/convgraph/nn"
+	"github.com/convgraph/convgraph/preprocess"
 )
 
 // Config holds the service's knobs. A zero field means the default given.
@@ -26,8 +27,10 @@ type Config struct {
 	// use the cores better; a request with more images runs alone.
 	MaxBatch int
 	// MaxWait is how long a worker holding a batch that is not full waits for more
-	// requests before it runs (default 2ms). Zero waits only for requests already
-	// queued; set NoWait for that, since zero means the default.
+	// requests while another worker is computing (default 2ms). A batch formed while no
+	// other worker computes runs at once, so a request that arrives alone is never
+	// delayed. Zero waits only for requests already queued; set NoWait for that, since
+	// zero means the default.
 	MaxWait time.Duration
 	// NoWait makes MaxWait zero: batches take only what is already queued.
 	NoWait bool
@@ -111,9 +114,10 @@ type Model struct {
 	Predictor *nn.Predictor
 	// Classes names the classes (index i is Classes[i]); nil names them by index.
 	Classes []string
-	// Normalization maps an uploaded image's pixel bytes to the model's inputs (the
-	// zero value: p/255, as the models here were trained). JSON instances are taken
-	// as they are.
+	// Normalization, if set, replaces the scaling of the Predictor's preprocessing
+	// (nn.Predictor.Preprocessing, which uploaded images go through: resized with the
+	// aspect ratio kept, converted, inverted when their background is the opposite of
+	// the training images', scaled). JSON instances are taken as they are.
 	Normalization data.Normalization
 	// FeatureMaps, if set, gives the feature maps the web page shows for an image (a
 	// Predictor ending at the first convolution: nn.OutputLayer).
@@ -124,6 +128,7 @@ type model struct {
 	Model
 	pred     predictor
 	features predictor
+	pre      preprocess.Config // how uploaded images become inputs
 	in, out  nn.Shape
 	batcher  *batcher
 	metrics  *modelMetrics
@@ -191,13 +196,37 @@ func (s *Server) addModel(mm Model, pred, features predictor) (*model, error) {
 	if mm.Classes != nil && len(mm.Classes) != out[0] {
 		return nil, errors.Errorf("serve: model %q has %d classes but %d class names", mm.Name, out[0], len(mm.Classes))
 	}
-	m := &model{Model: mm, pred: pred, features: features, in: in, out: out, metrics: s.metrics.forModel(mm.Name)}
+	pre, err := preprocessing(mm, in)
+	if err != nil {
+		return nil, err
+	}
+	m := &model{Model: mm, pred: pred, features: features, pre: pre, in: in, out: out, metrics: s.metrics.forModel(mm.Name)}
 	m.batcher = newBatcher(m, &s.cfg)
 	s.metrics.watchQueue(mm.Name, func() int { return len(m.batcher.queue) })
 	s.models[mm.Name] = m
 	s.names = append(s.names, mm.Name)
 	sort.Strings(s.names)
 	return m, nil
+}
+
+// preprocessing is the model's stored preprocessing with Model.Normalization's scaling,
+// if set, in place of its own.
+func preprocessing(mm Model, in nn.Shape) (preprocess.Config, error) {
+	var pre preprocess.Config
+	if mm.Predictor != nil {
+		pre = mm.Predictor.Preprocessing()
+	}
+	if n := mm.Normalization; n.Scale != 0 || n.Offset != 0 || n.Mean != nil || n.Std != nil {
+		pre.Scale, pre.Offset, pre.Mean, pre.Std = float64(n.Scale), float64(n.Offset), nil, nil
+		for i := range n.Mean {
+			pre.Mean = append(pre.Mean, float64(n.Mean[i]))
+		}
+		for i := range n.Std {
+			pre.Std = append(pre.Std, float64(n.Std[i]))
+		}
+	}
+	pre, err := pre.ForInput(in)
+	return pre, errors.Wrapf(err, "serve: model %q", mm.Name)
 }
 
 func validName(n string) bool {

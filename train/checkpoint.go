@@ -8,7 +8,9 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/convgraph/convgraph/checkpoint"
+	"github.com/convgraph/convgraph/data"
 	"github.com/convgraph/convgraph/nn"
+	"github.com/convgraph/convgraph/preprocess"
 )
 
 // MaxEpochs bounds the epochs a run may have done or ask for: resuming replays the
@@ -113,6 +115,16 @@ func fromFile(path string, f *checkpoint.File) (*Checkpoint, error) {
 	for k, v := range meta {
 		if name, ok := strings.CutPrefix(k, "extra."); ok {
 			c.Extra[name] = v
+		}
+	}
+	if m := c.Model; !m.HasPreprocessing() {
+		// Written before models stored their preprocessing: the data set it was trained
+		// on says which background it expects; the registered sets' images are trimmed
+		// objects that fill the frame.
+		if spec, ok := data.Lookup(c.Extra["dataset"]); ok && spec.Background != "" {
+			if err := m.SetPreprocessing(preprocess.Config{Background: preprocess.Background(spec.Background), Trim: true}); err != nil {
+				return nil, errors.Wrapf(err, "train: checkpoint %q", path)
+			}
 		}
 	}
 	return c, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/convgraph/convgraph/data"
 	"github.com/convgraph/convgraph/nn"
+	"github.com/convgraph/convgraph/preprocess"
 )
 
 // ErrInterrupted is returned by [Fit] when its context is cancelled (Ctrl-C in the CLI).
@@ -113,11 +114,14 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 			return h, errors.Wrap(err, "validation set")
 		}
 	}
+	if err := recordPreprocessing(m, ds); err != nil {
+		return h, err
+	}
 	dp, err := newDataParallel(&cfg, m, ds)
 	if err != nil {
 		return h, err
 	}
-	opts := append([]data.BatchOption{data.Shuffle(), data.Seed(cfg.Seed)}, cfg.Augment...)
+	opts := append([]data.BatchOption{data.Shuffle(), data.Seed(cfg.Seed), data.Normalize(normalization(m))}, cfg.Augment...)
 	it := ds.Batches(dp.batchSize(cfg.BatchSize), opts...)
 	for e := 0; e < cfg.InitialEpoch; e++ {
 		it.Reset() // replay the shuffles of the epochs already done
@@ -206,6 +210,41 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 }
 
 // checkFits reports a data set whose images or classes do not fit the model.
+// recordPreprocessing records in m's preprocessing what it learns to expect from ds:
+// the training images' background (read from the borders of up to 2,000 of them), and
+// for an image folder the stretch its images were loaded with (no trim). What the data
+// shows replaces what the model had: a backbone pretrained on Fashion-MNIST (dark,
+// trimmed, fitted) and fine-tuned on a folder of photos on white expects those.
+func recordPreprocessing(m *nn.Model, ds *data.Dataset) error {
+	pre, changed := preprocess.Config{}, !m.HasPreprocessing()
+	if !changed {
+		pre = m.Preprocessing()
+	}
+	if bg := preprocess.BackgroundOf(ds.Pixels(), min(ds.Len(), 2000), ds.Height(), ds.Width(), ds.Channels()); bg != preprocess.Unknown && bg != pre.Background {
+		pre.Background, changed = bg, true
+	}
+	if r := preprocess.Resize(ds.Resize); r != "" && (pre.Resize != r || pre.Trim) {
+		pre.Resize, pre.Trim, changed = r, false, true
+	}
+	if !changed {
+		return nil
+	}
+	return m.SetPreprocessing(pre)
+}
+
+// normalization is the model's stored preprocessing ([nn.Model.Preprocessing]) as the
+// data pipeline applies it to batches: training, evaluation and prediction on raw
+// images scale pixels the same way.
+func normalization(m *nn.Model) data.Normalization {
+	pre := m.Preprocessing()
+	n := data.Normalization{Scale: float32(pre.Scale), Offset: float32(pre.Offset)}
+	for i := range pre.Mean {
+		n.Mean = append(n.Mean, float32(pre.Mean[i]))
+		n.Std = append(n.Std, float32(pre.Std[i]))
+	}
+	return n
+}
+
 func checkFits(m *nn.Model, ds *data.Dataset) error {
 	if len(m.Inputs()) > 1 || len(m.Outputs()) > 1 {
 		return errors.Errorf("train: model %q has %d inputs and %d outputs: train it on Tensors (FitTensors, EvaluateTensors)",
@@ -323,7 +362,7 @@ func Evaluate(m *nn.Model, ds *data.Dataset, batchSize int) (*Evaluation, error)
 	for i := range ev.Confusion {
 		ev.Confusion[i] = make([]int, k)
 	}
-	it := ds.Batches(batchSize)
+	it := ds.Batches(batchSize, data.Normalize(normalization(m)))
 	var lossSum float64
 	for it.Next() {
 		b := it.Batch()

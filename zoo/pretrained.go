@@ -10,6 +10,7 @@ import (
 
 	"github.com/convgraph/convgraph/checkpoint"
 	"github.com/convgraph/convgraph/nn"
+	"github.com/convgraph/convgraph/preprocess"
 )
 
 //go:embed weights/*.safetensors
@@ -68,10 +69,16 @@ func verify(name string, b []byte, want string) error {
 }
 
 // Pretrained builds the named model with opts and loads its shipped weights (trained on
-// Fashion-MNIST), checking their SHA-256 first. Parameters whose shape the options changed
-// (the head, for another number of classes; the first convolution, for RGB input) keep
-// their fresh initialization and are listed in the report's Skipped; parameters the model
-// no longer has (the head, without IncludeHead) are listed in Unused.
+// Fashion-MNIST's 28x28 gray images), checking their SHA-256 first. Parameters whose
+// shape the options changed keep their fresh initialization and are listed in the
+// report's Skipped with the reason (the head, for another number of classes; a Dense
+// after Flatten, for another image size); parameters the model no longer has (the head,
+// without IncludeHead) are listed in Unused. The first convolution of a model for RGB (or
+// any other number of channels) is adapted by timm's rule and listed in Adapted: its
+// kernel repeats over the new input channels, scaled by 1/channels, so a gray image fed
+// as three equal channels gives the gray model's prediction. The model's preprocessing
+// records the weights' dark background (light objects on black) and trims the margins
+// of images of other sizes, as Fashion-MNIST's images were made.
 func Pretrained(name string, opts ...Option) (*nn.Model, *checkpoint.Report, error) {
 	b, err := weightsFile(name)
 	if err != nil {
@@ -83,6 +90,19 @@ func Pretrained(name string, opts ...Option) (*nn.Model, *checkpoint.Report, err
 	}
 	rep, err := checkpoint.LoadWeightsPartialBytes("zoo/weights/"+name+".safetensors", b, m)
 	if err != nil {
+		return nil, nil, err
+	}
+	if len(rep.Skipped) > 0 {
+		shipped, err := New(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := checkpoint.LoadWeightsPartialBytes("zoo/weights/"+name+".safetensors", b, shipped); err != nil {
+			return nil, nil, err
+		}
+		adapt(m, shipped, rep)
+	}
+	if err := m.SetPreprocessing(preprocess.Config{Background: preprocess.Dark, Trim: true}); err != nil {
 		return nil, nil, err
 	}
 	return m, rep, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/convgraph/convgraph/data"
+	"github.com/convgraph/convgraph/preprocess"
 	"github.com/convgraph/convgraph/train"
 	"github.com/convgraph/convgraph/zoo"
 )
@@ -96,12 +97,19 @@ func className(classes []string, i int) string {
 
 func newPredict() *cobra.Command {
 	var (
-		mf  modelFlags
-		top int
+		mf     modelFlags
+		top    int
+		invert string
 	)
 	c := &cobra.Command{
 		Use:   "predict --checkpoint FILE | --model NAME --pretrained IMAGE...",
 		Short: "Classify PNG or JPEG images with a checkpoint or a zoo model's shipped weights and print the top classes",
+		Long: `Classify PNG or JPEG images with the preprocessing the model stores: each image is
+resized to the model's input with its aspect ratio kept (padded with its own background
+colour), converted to the model's channels and scaled (1/255 by default). An image whose
+border shows the opposite background of the training images (a dark object on white for a
+Fashion-MNIST model, whose images are light objects on black) is inverted, and a line on
+stderr says so; --invert no keeps it as it is, --invert yes inverts every image.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := mf.needPretrained("predict", "an untrained model's predictions mean nothing"); err != nil {
 				return err
@@ -112,42 +120,48 @@ func newPredict() *cobra.Command {
 			if top <= 0 {
 				return usagef("--top %d must be positive", top)
 			}
+			mode, err := preprocess.ParseInvert(invert)
+			if err != nil {
+				return usagef("--invert %q: want auto, yes or no", invert)
+			}
 			saved, err := mf.loadSaved("predict")
 			if err != nil {
 				return err
 			}
-			in := saved.Model.InputShape()
-			if len(in) != 3 {
+			if len(saved.Model.InputShape()) != 3 {
 				return errors.Errorf("model %q takes vectors, not images", saved.Model.Name())
 			}
 			classes := savedClasses(saved.Extra)
-			x := make([]float32, 0, len(args)*in.Size())
-			for _, path := range args {
-				px, err := data.ReadImage(path, in[0], in[1], in[2])
-				if err != nil {
-					return err
-				}
-				for _, p := range px {
-					x = append(x, float32(p)/255)
-				}
-			}
-			preds, err := train.Predict(saved.Model, x, len(args))
+			out, reports, err := saved.Model.PredictFiles(args, preprocess.WithInvert(mode))
 			if err != nil {
 				return err
 			}
-			out := c.OutOrStdout()
-			for i, p := range preds {
+			trained := saved.Model.Preprocessing().Background
+			for _, r := range reports {
+				if note := r.Notice(trained); note != "" {
+					hint := ""
+					if r.Mismatch && r.Inverted && mode == preprocess.InvertAuto {
+						hint = " (--invert no keeps it)"
+					} else if r.Mismatch && !r.Inverted {
+						hint = " (--invert yes inverts it)"
+					}
+					fmt.Fprintf(c.ErrOrStderr(), "predict: %s%s\n", note, hint)
+				}
+			}
+			w := c.OutOrStdout()
+			for i, p := range train.Predictions(out) {
 				var parts []string
 				for _, k := range p.Top[:min(top, len(p.Top))] {
 					parts = append(parts, fmt.Sprintf("%s %.4f", className(classes, k), p.Probs[k]))
 				}
-				fmt.Fprintf(out, "%s: %s\n", args[i], strings.Join(parts, ", "))
+				fmt.Fprintf(w, "%s: %s\n", args[i], strings.Join(parts, ", "))
 			}
 			return nil
 		},
 	}
 	mf.add(c, true)
 	c.Flags().IntVar(&top, "top", 3, "how many classes to print per image")
+	c.Flags().StringVar(&invert, "invert", "auto", "invert images: auto (when an image's background is the opposite of the training images'), yes or no")
 	return c
 }
 

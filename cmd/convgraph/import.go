@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/convgraph/convgraph/nn"
 	"github.com/convgraph/convgraph/onnx"
 	"github.com/convgraph/convgraph/train"
 )
@@ -54,13 +55,26 @@ layer is an error naming the node; docs/onnx.md lists the operators.`,
 			for _, p := range m.Params() {
 				params += p.Size()
 			}
-			fmt.Fprintf(c.ErrOrStderr(), "imported %s (%s, opset %d, input %s): model %q, %d layers, %d parameters, input %v, output %v\nwrote %s\n",
-				args[0], info.Producer, info.Opset, info.InputLayout, m.Name(), len(m.Layers()), params,
-				m.InputShape(), m.OutputShape(), out)
+			fmt.Fprintf(c.ErrOrStderr(), "imported %s (%s, opset %d, input %s): model %q, %d layers, %d parameters, %s, %s\nwrote %s\n",
+				args[0], info.Producer, info.Opset, strings.Join(info.InputLayouts, ", "), m.Name(), len(m.Layers()), params,
+				portList("input", m.Inputs()), portList("output", m.Outputs()), out)
 			return nil
 		},
 	}
 	c.Flags().StringVarP(&out, "output", "o", "", "the checkpoint to write (model.safetensors)")
 	c.Flags().StringVar(&name, "name", "", "the model's name (default: the file's base name)")
 	return c
+}
+
+// portList describes a model's inputs or outputs: "input (None, 28, 28, 1)" for one,
+// "inputs input (None, 8, 8, 1), input_1 (None, 3)" for several.
+func portList(what string, ps []nn.Port) string {
+	if len(ps) == 1 {
+		return what + " " + ps[0].Shape.String()
+	}
+	var parts []string
+	for _, p := range ps {
+		parts = append(parts, p.Name+" "+p.Shape.String())
+	}
+	return what + "s " + strings.Join(parts, ", ")
 }

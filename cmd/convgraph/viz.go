@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	_ "image/jpeg" // decode JPEG inputs
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 	"gorgonia.org/tensor"
 
-	"github.com/convgraph/convgraph/data"
 	"github.com/convgraph/convgraph/internal/limits"
 	"github.com/convgraph/convgraph/nn"
 )
@@ -125,7 +126,9 @@ func newVizFeatures() *cobra.Command {
 		Long: `Run one image through the model up to a layer and draw the layer's output: one grey
 tile per channel (feature map), each scaled from its own minimum (black) to its maximum
 (white). A layer with a flat output (Dense) draws its units as one tile, a cell per unit.
-The image must be a PNG or JPEG of the model's input size, read as predict reads it.`,
+The image is a PNG or JPEG of any size, read as predict reads it (the model's
+preprocessing: resized with its aspect ratio kept, inverted when its background is the
+opposite of the training images').`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if input == "" {
@@ -135,7 +138,7 @@ The image must be a PNG or JPEG of the model's input size, read as predict reads
 			if err != nil {
 				return err
 			}
-			x, err := readInput(input, m.InputShape())
+			x, err := readInput(input, m, c.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -156,16 +159,20 @@ The image must be a PNG or JPEG of the model's input size, read as predict reads
 		},
 	}
 	v.add(c)
-	c.Flags().StringVar(&input, "image", "", "PNG or JPEG image of the model's input size")
+	c.Flags().StringVar(&input, "image", "", "PNG or JPEG image (any size: read as predict reads it)")
 	return c
 }
 
-// readInput reads an image of exactly the model's input size as [1, h, w, c] in [0, 1].
-func readInput(path string, in nn.Shape) (*tensor.Dense, error) {
+// readInput reads an image as [1, h, w, c] model input through the model's stored
+// preprocessing, as predict reads it (resized, converted, inverted when its background
+// is the opposite of the training images', scaled), and says on w what it inverted.
+func readInput(path string, m *nn.Model, w io.Writer) (*tensor.Dense, error) {
+	in := m.InputShape()
 	if len(in) != 3 {
 		return nil, errors.Errorf("the model takes vectors %v, not images", in)
 	}
-	b, err := limits.ReadFile(path, data.MaxImageFileBytes)
+	pre := m.Preprocessing()
+	vals, rep, err := pre.File(path)
 	if err != nil {
 		var fe *limits.FileError
 		if errors.As(err, &fe) {
@@ -177,20 +184,8 @@ func readInput(path string, in nn.Shape) (*tensor.Dense, error) {
 		}
 		return nil, err
 	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
-	if err != nil {
-		return nil, errors.Errorf("image %q is not a PNG or JPEG", path)
-	}
-	if cfg.Width != in[1] || cfg.Height != in[0] {
-		return nil, errors.Errorf("image %q is %dx%d (%s); the model takes %dx%d images", path, cfg.Width, cfg.Height, format, in[1], in[0])
-	}
-	px, err := data.ReadImage(path, in[0], in[1], in[2])
-	if err != nil {
-		return nil, err
-	}
-	vals := make([]float32, len(px))
-	for i, p := range px {
-		vals[i] = float32(p) / 255
+	if note := rep.Notice(pre.Background); note != "" {
+		fmt.Fprintf(w, "viz: %s\n", note)
 	}
 	return tensor.New(tensor.WithShape(1, in[0], in[1], in[2]), tensor.WithBacking(vals)), nil
 }

@@ -28,9 +28,21 @@ and inputs, then rounded). The models are written the way PyTorch users write th
 - mixed: LeakyReLU, Sigmoid, Tanh, average pooling with padding, dilation, a
   non-square kernel, a MatMul followed by the Add of a bias, batch norm on vectors, and
   Mul, Sub and Div by constants after a convolution (which the importer folds into it).
+- resnext: a ResNeXt-style net: bottleneck blocks whose 3x3 convolutions are grouped
+  (nn.Conv2d groups=8 at stride 2 and groups=4 with dilation 2, 1 < groups < channels),
+  a grouped 1x1 convolution (groups=2), batch norm, 1x1 projection shortcuts, global
+  average pooling and a linear classifier.
+- two_heads: two inputs (an image and a vector of metadata) and two outputs (class
+  probabilities and a value), with a feature map of the image branch as a third output;
+  NAME.json then holds lists: inputs, input_shapes, outputs, output_shapes, in the
+  file's order.
 - tiny: a convolution, batch norm, ReLU, x.view(x.size(0), -1) and a linear layer in
   2 KB: the fuzzer's seed.
-- prelu: a PReLU, which convgraph has no layer for: the error tests' example.
+- prelu: a convolution and nn.PReLU() (one slope shared by every channel).
+- prelu_channels: PReLUs with a slope per channel of an image (nn.PReLU(8), exported as
+  a [8, 1, 1] slope) and per feature of a vector (nn.PReLU(16)).
+- instance_norm: an InstanceNorm2d, which convgraph has no layer for: the error tests'
+  example.
 
 Every model's batch-norm statistics and affine parameters are drawn at random (seeded),
 so that the tests see them. The output does not change between runs.
@@ -174,6 +186,59 @@ class Modern(nn.Module):
         return self.fc(torch.cat([g, self.pool(x).flatten(1)], 1))
 
 
+class ResNeXtBlock(nn.Module):
+    def __init__(self, cin, width, cout, groups, stride, dilation=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=dilation, dilation=dilation, groups=groups, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, cout, 1, groups=2, bias=False)
+        self.bn3 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNeXt(nn.Module):
+    def __init__(self, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.layer1 = ResNeXtBlock(16, 32, 32, groups=8, stride=2)
+        self.layer2 = ResNeXtBlock(32, 32, 32, groups=4, stride=1, dilation=2)
+        self.grouped = nn.Conv2d(32, 48, 3, padding=1, groups=4)
+        self.linear = nn.Linear(48, classes)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layer2(self.layer1(out))
+        out = F.relu(self.grouped(out))
+        out = F.adaptive_avg_pool2d(out, 1).flatten(1)
+        return self.linear(out)
+
+
+class TwoHeads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 6, 3, padding=1)
+        self.bn = nn.BatchNorm2d(6)
+        self.meta = nn.Linear(3, 8)
+        self.cls = nn.Linear(6 + 8, 4)
+        self.value = nn.Linear(6 + 8, 1)
+
+    def forward(self, image, meta):
+        f = F.relu(self.bn(self.conv(image)))
+        x = torch.cat([F.adaptive_avg_pool2d(f, 1).flatten(1), torch.tanh(self.meta(meta))], 1)
+        return F.softmax(self.cls(x), dim=1), self.value(x), F.max_pool2d(f, 2)
+
+
 class Tiny(nn.Module):
     def __init__(self):
         super().__init__()
@@ -194,6 +259,36 @@ class WithPReLU(nn.Module):
 
     def forward(self, x):
         return torch.flatten(self.act(self.conv(x)), 1)
+
+
+class PReLUChannels(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.act = nn.PReLU(8, init=0.1)
+        self.fc = nn.Linear(8 * 4 * 4, 16)
+        self.fc_act = nn.PReLU(16)
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x):
+        x = F.max_pool2d(self.act(self.conv(x)), 2)
+        return self.head(self.fc_act(self.fc(torch.flatten(x, 1))))
+
+
+class WithInstanceNorm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.norm = nn.InstanceNorm2d(4, affine=True)
+
+    def forward(self, x):
+        return torch.flatten(self.norm(self.conv(x)), 1)
+
+
+def randomize_prelu(model, gen):
+    for m in model.modules():
+        if isinstance(m, nn.PReLU):
+            m.weight.data.copy_(torch.rand(m.weight.shape, generator=gen) * 0.4 + 0.05)
 
 
 def randomize_bn(model, gen):
@@ -233,6 +328,36 @@ def write(name, model, shape, batch=3, training=torch.onnx.TrainingMode.PRESERVE
     print("wrote", path)
 
 
+def write_multi(name, model, shapes, batch=3):
+    """write for a model of several inputs and outputs (named input_0.., output_0..)."""
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        randomize_bn(model, gen)
+    model.eval()
+    xs = tuple(torch.rand((batch,) + s, generator=gen) for s in shapes)
+    with torch.no_grad():
+        n_out = len(model(*xs))
+    ins = ["input_%d" % i for i in range(len(xs))]
+    outs = ["output_%d" % i for i in range(n_out)]
+    axes = {k: {0: "N"} for k in ins + outs}
+    path = os.path.join(OUT, name + ".onnx")
+    torch.onnx.export(model, xs, path, opset_version=13, input_names=ins, output_names=outs,
+                      dynamic_axes=axes, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True)
+    with torch.no_grad():
+        ys = [y.float() for y in model.double()(*[x.double() for x in xs])]
+    model.float()
+    ref = {
+        "input_shapes": [list(x.shape) for x in xs],
+        "inputs": [[float(v) for v in x.flatten().tolist()] for x in xs],
+        "output_shapes": [list(y.shape) for y in ys],
+        "outputs": [[float(v) for v in y.flatten().tolist()] for y in ys],
+    }
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump(ref, f, sort_keys=True)
+        f.write("\n")
+    print("wrote", path)
+
+
 def main():
     torch.manual_seed(0)
     torch.set_num_threads(1)
@@ -253,6 +378,17 @@ def main():
     write("modern", Modern(), (3, 9, 8))
     torch.manual_seed(6)
     write("prelu", WithPReLU(), (1, 6, 6))
+    torch.manual_seed(8)
+    write("resnext", ResNeXt(), (3, 16, 16))
+    torch.manual_seed(9)
+    write_multi("two_heads", TwoHeads(), [(1, 8, 8), (3,)])
+    torch.manual_seed(10)
+    m = PReLUChannels()
+    with torch.no_grad():
+        randomize_prelu(m, torch.Generator().manual_seed(10))
+    write("prelu_channels", m, (3, 8, 8))
+    torch.manual_seed(11)
+    write("instance_norm", WithInstanceNorm(), (1, 6, 6))
 
 
 if __name__ == "__main__":

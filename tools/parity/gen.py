@@ -1025,6 +1025,90 @@ CASES += [
 ]
 
 
+def grouped_case(name, n, c, h, w_, f, groups, kernel, strides, padding, dilation=(1, 1), use_bias=True):
+    """A grouped convolution (PyTorch's groups, Keras's Conv2D(groups=...)): w is
+    [F, C/groups, KH, KW], output channels of group g see input channels of group g only."""
+    x = randn(n, c, h, w_)
+    w = randn(f, c // groups, kernel[0], kernel[1])
+    b = randn(f) if use_bias else None
+    pad = resolve_pad(padding, (h, w_), kernel, strides, dilation)
+    xl, wl = leaf(x), leaf(w)
+    bl = leaf(b) if use_bias else None
+    y = F.conv2d(tfpad(xl, pad), wl, bl, stride=tuple(strides), dilation=tuple(dilation), groups=groups)
+    dy = randn(*y.shape)
+    (y * dy).sum().backward()
+    params = {
+        "filters": f,
+        "groups": groups,
+        "kernel": list(kernel),
+        "strides": list(strides),
+        "dilation": list(dilation),
+        "padding": padding if isinstance(padding, str) else "explicit",
+        "pad": pad,
+        "use_bias": use_bias,
+    }
+    t = {"x": x, "w": w, "y": y, "dy": dy, "grad_x": xl.grad, "grad_w": wl.grad}
+    if use_bias:
+        t["b"] = b
+        t["grad_b"] = bl.grad
+    save(name, "grouped_conv2d", params, t)
+
+
+def c_grouped_g2_same_s1(name):
+    grouped_case(name, 2, 4, 7, 7, 6, 2, (3, 3), (1, 1), "same")
+
+
+def c_grouped_g4_valid_s2(name):
+    grouped_case(name, 2, 8, 8, 9, 8, 4, (3, 3), (2, 2), "valid", use_bias=False)
+
+
+def c_grouped_g2_dilation2_rect_explicit(name):
+    grouped_case(name, 2, 6, 9, 8, 4, 2, (2, 3), (1, 2), [1, 0, 2, 1], dilation=(2, 2))
+
+
+def c_grouped_g3_1x1(name):
+    grouped_case(name, 3, 6, 5, 4, 9, 3, (1, 1), (1, 1), "valid")
+
+
+CASES += [
+    ("grouped_g2_same_s1", c_grouped_g2_same_s1),
+    ("grouped_g4_valid_s2", c_grouped_g4_valid_s2),
+    ("grouped_g2_dilation2_rect_explicit", c_grouped_g2_dilation2_rect_explicit),
+    ("grouped_g3_1x1", c_grouped_g3_1x1),
+]
+
+
+def prelu_case(name, shape, alphas):
+    """PReLU: max(x, 0) + alpha*min(x, 0), alpha per channel (axis 1) or shared ([1])."""
+    x = away_from_zero(randn(*shape))
+    alpha = rand_uniform((alphas,), 0.05, 0.5)
+    xl, al = leaf(x), leaf(alpha)
+    y = F.prelu(xl, al)
+    dy = randn(*y.shape)
+    (y * dy).sum().backward()
+    t = {"x": x, "alpha": alpha, "y": y, "dy": dy, "grad_x": xl.grad, "grad_alpha": al.grad}
+    save(name, "prelu", {"shared": alphas == 1}, t)
+
+
+def c_prelu_channels(name):
+    prelu_case(name, (3, 4, 5, 6), 4)
+
+
+def c_prelu_shared(name):
+    prelu_case(name, (2, 3, 4, 4), 1)
+
+
+def c_prelu_features(name):
+    prelu_case(name, (10, 7), 7)
+
+
+CASES += [
+    ("prelu_channels", c_prelu_channels),
+    ("prelu_shared", c_prelu_shared),
+    ("prelu_features", c_prelu_features),
+]
+
+
 def main():
     if not os.path.exists(".git") or not os.path.isfile("go.mod"):
         sys.exit("run from the repository root: /usr/bin/python3 tools/parity/gen.py")
