@@ -1688,21 +1688,12 @@ func (im *importer) convTranspose(n *pb.NodeProto, a attrs, ins []*value) ([]*va
 	if g := a.int("group", 1); g != 1 {
 		return nil, errors.Errorf("group %d: convgraph's transposed convolution has one group", g)
 	}
-	if _, ok := a["output_shape"]; ok {
-		return nil, errors.New("output_shape is not supported: give pads and output_padding")
-	}
 	f, k := w.shape[1], [2]int{w.shape[2], w.shape[3]}
 	l := &layer{kernel: k, filters: f}
 	if l.stride, err = pairAttr(a, "strides"); err != nil {
 		return nil, err
 	}
 	if l.dilation, err = pairAttr(a, "dilations"); err != nil {
-		return nil, err
-	}
-	if ap := a.str("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "" {
-		return nil, errors.Errorf("auto_pad %q is not supported: give pads", ap)
-	}
-	if l.pads, err = padsAttr(a, x.shape, k, l.stride, l.dilation); err != nil {
 		return nil, err
 	}
 	op := [2]int{}
@@ -1712,24 +1703,29 @@ func (im *importer) convTranspose(n *pb.NodeProto, a attrs, ins []*value) ([]*va
 		}
 		op = [2]int{int(v[0]), int(v[1])}
 	}
+	if l.pads, err = convTransposePads(a, x.shape, k, l.stride, l.dilation, op); err != nil {
+		return nil, err
+	}
+	// Output padding adds cells after the bottom and right of the full transposed
+	// convolution that the end padding would have cropped: it is that much less end
+	// padding. nn's same padding (in*stride cells, padded as TensorFlow pads a
+	// convolution of that size) is kept as such, so that convgraph's files come back
+	// with their own settings.
+	var same [4]int
+	same[0], same[1] = graph.SamePad(x.shape[0]*l.stride[0], k[0], l.stride[0], l.dilation[0])
+	same[2], same[3] = graph.SamePad(x.shape[1]*l.stride[1], k[1], l.stride[1], l.dilation[1])
 	var out [2]int
 	for i := 0; i < 2; i++ {
-		out[i] = l.stride[i]*(x.shape[i]-1) + op[i] + l.dilation[i]*(k[i]-1) + 1 - l.pads[2*i] - l.pads[2*i+1]
+		if l.pads[2*i+1] < op[i] {
+			return nil, errors.Errorf("output_padding %v is more than the end pads of %v: convgraph's transposed convolution would need cells no window reaches", op, l.pads)
+		}
+		l.pads[2*i+1] -= op[i]
+		out[i] = l.stride[i]*(x.shape[i]-1) + l.dilation[i]*(k[i]-1) + 1 - l.pads[2*i] - l.pads[2*i+1]
 		if out[i] < 1 {
 			return nil, errors.Errorf("pads %v leave no output", l.pads)
 		}
 	}
-	if op != [2]int{} {
-		// nn's same padding gives in*stride cells, padded as TensorFlow pads a convolution
-		// of that size; that is the only output padding it has.
-		var same [4]int
-		same[0], same[1] = graph.SamePad(x.shape[0]*l.stride[0], k[0], l.stride[0], l.dilation[0])
-		same[2], same[3] = graph.SamePad(x.shape[1]*l.stride[1], k[1], l.stride[1], l.dilation[1])
-		if same != l.pads || out[0] != x.shape[0]*l.stride[0] || out[1] != x.shape[1]*l.stride[1] {
-			return nil, errors.Errorf("output_padding %v with pads %v: convgraph pads transposed convolutions explicitly or as same", op, l.pads)
-		}
-		l.same = true
-	}
+	l.same = op != [2]int{} && same == l.pads && out[0] == x.shape[0]*l.stride[0] && out[1] == x.shape[1]*l.stride[1]
 	var b *constant
 	if len(ins) > 2 && ins[2] != nil {
 		if b, err = constInput(ins, 2, "bias"); err != nil {
@@ -1868,4 +1864,49 @@ func (im *importer) prelu(n *pb.NodeProto, ins []*value) ([]*value, error) {
 	nl := im.newLayer(n, "PReLU", x)
 	nl.shared, nl.params = l.shared, l.params
 	return im.output(nl, x.kind, x.shape), nil
+}
+
+// convTransposePads resolves a ConvTranspose's padding (top, bottom, left, right, before
+// output_padding op is taken off the ends): from output_shape if given, from auto_pad
+// SAME_UPPER or SAME_LOWER (output in*stride), or from pads. A total padding t is split
+// as ONNX's operator documents it: t/2 at the start and the rest at the end for
+// SAME_UPPER, the other way round otherwise.
+func convTransposePads(a attrs, in nn.Shape, k, s, d, op [2]int) ([4]int, error) {
+	ap := a.str("auto_pad", "NOTSET")
+	outShape, hasShape := a.ints("output_shape")
+	switch {
+	case ap != "NOTSET" && ap != "" && ap != "VALID" && ap != "SAME_UPPER" && ap != "SAME_LOWER":
+		return [4]int{}, errors.Errorf("auto_pad %q is not NOTSET, VALID, SAME_UPPER or SAME_LOWER", ap)
+	case !hasShape && (ap == "NOTSET" || ap == ""):
+		return padsAttr(a, in, k, s, d)
+	case !hasShape && ap == "VALID":
+		return [4]int{}, nil
+	}
+	var want [2]int
+	if hasShape {
+		if len(outShape) != 2 {
+			return [4]int{}, errors.Errorf("output_shape %v must be the height and width", outShape)
+		}
+		for i, v := range outShape {
+			if v <= 0 || v > 1<<26 {
+				return [4]int{}, errors.Errorf("output_shape %v must be positive sizes", outShape)
+			}
+			want[i] = int(v)
+		}
+	} else {
+		want = [2]int{in[0] * s[0], in[1] * s[1]}
+	}
+	var p [4]int
+	for i := 0; i < 2; i++ {
+		total := s[i]*(in[i]-1) + op[i] + d[i]*(k[i]-1) + 1 - want[i]
+		if total < 0 {
+			return [4]int{}, errors.Errorf("output %dx%d is larger than the transposed convolution's %d cells along axis %d", want[0], want[1], want[i]+total, i+2)
+		}
+		if ap == "SAME_UPPER" {
+			p[2*i], p[2*i+1] = total/2, total-total/2
+		} else {
+			p[2*i], p[2*i+1] = total-total/2, total/2
+		}
+	}
+	return p, nil
 }
