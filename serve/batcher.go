@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/errors"
@@ -27,18 +28,23 @@ type jobResult struct {
 var errOverloaded = errors.New("overloaded")
 
 // batcher gathers the jobs of concurrent requests for one model into batches: a worker
-// takes the first waiting job, then keeps taking jobs until the batch holds maxBatch
-// examples or maxWait has passed since the first, runs them as one Predict and hands each
-// job its rows. Several workers run at once, so while one batch computes the next
-// gathers; each worker runs on a graph of its own (nn.Predictor).
+// takes the first waiting job and every job already queued, up to maxBatch examples. If
+// the batch is not full and another worker is computing, it keeps taking jobs until the
+// batch is full or maxWait has passed since the first; if no other worker is computing, it
+// runs at once. Waiting pays only under load: the cores are then busy with the other
+// batch, and a bigger batch later uses them better than two small ones side by side,
+// while a request that arrives alone would only be delayed. It runs the batch as one
+// Predict and hands each job its rows. Several workers run at once, so while one batch
+// computes the next gathers; each worker runs on a graph of its own (nn.Predictor).
 type batcher struct {
-	m        *model
-	queue    chan *job
-	maxBatch int
-	maxWait  time.Duration
-	done     chan struct{}
-	stopped  chan struct{}
-	workers  int
+	m         *model
+	queue     chan *job
+	maxBatch  int
+	maxWait   time.Duration
+	done      chan struct{}
+	stopped   chan struct{}
+	workers   int
+	computing atomic.Int32 // workers inside Predict
 }
 
 func newBatcher(m *model, cfg *Config) *batcher {
@@ -99,7 +105,17 @@ func (b *batcher) work() {
 			}
 		}
 		n := batch[0].n
-		if n < b.maxBatch && b.maxWait > 0 {
+	take: // what is already queued
+		for n < b.maxBatch {
+			select {
+			case j := <-b.queue:
+				batch = append(batch, j)
+				n += j.n
+			default:
+				break take
+			}
+		}
+		if n < b.maxBatch && b.maxWait > 0 && b.computing.Load() > 0 {
 			timer := time.NewTimer(b.maxWait)
 		gather:
 			for n < b.maxBatch {
@@ -112,20 +128,10 @@ func (b *batcher) work() {
 				}
 			}
 			timer.Stop()
-		} else {
-			// No wait: take only what is already queued.
-		take:
-			for n < b.maxBatch {
-				select {
-				case j := <-b.queue:
-					batch = append(batch, j)
-					n += j.n
-				default:
-					break take
-				}
-			}
 		}
+		b.computing.Add(1)
 		b.run(batch)
+		b.computing.Add(-1)
 	}
 }
 

@@ -13,8 +13,11 @@
 // # Batching
 //
 // Requests for one model go to a queue; each of [Config.Workers] workers takes the first
-// waiting request, then keeps taking requests until it holds [Config.MaxBatch] images or
-// [Config.MaxWait] has passed, runs them as one batch, and gives each request its rows.
+// waiting request and every request already queued, up to [Config.MaxBatch] images. If
+// another worker is computing, it keeps taking requests until the batch is full or
+// [Config.MaxWait] has passed (the cores are busy anyway, and one bigger batch uses them
+// better than two small ones); if not, it runs at once, so a request that arrives alone
+// is not delayed. It runs the batch and gives each request its rows.
 // An image's result does not depend on the batch it ran in on the go+asm and gonum
 // compute paths (with OpenBLAS, the last bits may).
 //

@@ -27,8 +27,10 @@ type Config struct {
 	// use the cores better; a request with more images runs alone.
 	MaxBatch int
 	// MaxWait is how long a worker holding a batch that is not full waits for more
-	// requests before it runs (default 2ms). Zero waits only for requests already
-	// queued; set NoWait for that, since zero means the default.
+	// requests while another worker is computing (default 2ms). A batch formed while no
+	// other worker computes runs at once, so a request that arrives alone is never
+	// delayed. Zero waits only for requests already queued; set NoWait for that, since
+	// zero means the default.
 	MaxWait time.Duration
 	// NoWait makes MaxWait zero: batches take only what is already queued.
 	NoWait bool

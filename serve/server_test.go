@@ -518,11 +518,12 @@ func TestGracefulShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A long MaxWait keeps the request in flight while shutdown starts.
-	srv, err := New([]Model{{Name: "m", Predictor: pred}}, Config{MaxWait: 600 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := New([]Model{{Name: "m", Predictor: pred}}, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A slow model keeps the request in flight while shutdown starts.
+	srv.models["m"].pred = slowPredictor{srv.models["m"].pred, 600 * time.Millisecond}
 	ctx, cancel := contextWithCancel()
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
@@ -541,7 +542,7 @@ func TestGracefulShutdown(t *testing.T) {
 		resp.Body.Close()
 		got <- resp.StatusCode
 	}()
-	time.Sleep(200 * time.Millisecond) // the request is waiting for its batch
+	time.Sleep(200 * time.Millisecond) // the request's batch is computing
 	cancel()
 	time.Sleep(50 * time.Millisecond)
 	if code := <-got; code != 200 {
@@ -596,4 +597,16 @@ func jpegEncode(w io.Writer, img image.Image) error { return jpeg.Encode(w, img,
 
 func contextWithCancel() (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
+}
+
+// slowPredictor delays every run: a request that stays in flight, or a worker that stays
+// busy, for as long as a test needs.
+type slowPredictor struct {
+	predictor
+	delay time.Duration
+}
+
+func (p slowPredictor) Predict(x tensor.Tensor) (*tensor.Dense, error) {
+	time.Sleep(p.delay)
+	return p.predictor.Predict(x)
 }

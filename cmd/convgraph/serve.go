@@ -129,7 +129,7 @@ requests in flight finish (for at most --grace).`,
 	fl.StringArrayVar(&models, "model", nil, "zoo model to serve with --pretrained, NAME or SERVED=NAME (repeatable)")
 	fl.BoolVar(&pretrained, "pretrained", false, "serve the zoo models' shipped weights")
 	fl.IntVar(&cfg.MaxBatch, "max-batch", 32, "most images one inference run takes")
-	fl.DurationVar(&cfg.MaxWait, "max-wait", 2*time.Millisecond, "how long a batch that is not full waits for more requests (0: never)")
+	fl.DurationVar(&cfg.MaxWait, "max-wait", 2*time.Millisecond, "how long a batch that is not full waits for more requests while another batch computes (0: never)")
 	fl.BoolVar(&noWait, "no-wait", false, "same as --max-wait 0")
 	fl.IntVar(&cfg.Workers, "workers", 0, "batches of one model computed at once (default: the number of cores)")
 	fl.IntVar(&cfg.MaxQueue, "max-queue", 1024, "requests that may wait per model before the service answers 503")
