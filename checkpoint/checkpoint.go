@@ -47,14 +47,14 @@ type File struct {
 func readBounded(path string) ([]byte, error) {
 	f, size, err := limits.Open(path, MaxBytes)
 	if err != nil {
-		return nil, errors.Wrap(err, "checkpoint")
+		return nil, limits.Named("checkpoint", err)
 	}
 	f.Close()
 	if err := limits.CheckMemory(fmt.Sprintf("checkpoint %q (%s, read and converted)", path, limits.FormatBytes(size)), 3*size, ""); err != nil {
 		return nil, err
 	}
 	b, err := limits.ReadFile(path, MaxBytes)
-	return b, errors.Wrap(err, "checkpoint")
+	return b, limits.Named("checkpoint", err)
 }
 
 // Write saves m's weights and spec, the metadata meta and the float64 tensors state

@@ -123,7 +123,7 @@ func TestLoadRefusesDevicesAndPipes(t *testing.T) {
 	go func() {
 		defer close(done)
 		for path, want := range map[string]string{"/dev/zero": "is a device", fifo: "is a named pipe", dir: "is a directory"} {
-			if _, err := train.Load(path); err == nil || !strings.Contains(err.Error(), path+": "+want) {
+			if _, err := train.Load(path); err == nil || !strings.Contains(err.Error(), `"`+path+`": `+want) {
 				t.Errorf("Load(%s): %v, want %q", path, err, want)
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -119,6 +120,28 @@ func checkErrorOutput(stderr, want string) error {
 	}
 	if !strings.Contains(errLines[0], want) {
 		return errors.New("the error line does not name " + quote(want))
+	}
+	return repeatedPrefix(strings.TrimPrefix(errLines[0], "convgraph: "))
+}
+
+// labelPrefix is a context label an error is wrapped in: a flag, a package or a word
+// ("--resume", "train", "checkpoint"), not a file name or a value.
+var labelPrefix = regexp.MustCompile(`^-{0,2}[A-Za-z][A-Za-z-]*$`)
+
+// repeatedPrefix reports an error message that stacks context labels ("--resume: train:
+// checkpoint ...") or names one place twice ("x.onnx: onnx: x.onnx: ..."): every place
+// is named once.
+func repeatedPrefix(msg string) error {
+	parts := strings.Split(msg, ": ")
+	seen := map[string]bool{}
+	for i, p := range parts[:len(parts)-1] {
+		if i > 0 && labelPrefix.MatchString(parts[i-1]) && labelPrefix.MatchString(p) {
+			return errors.New("the error line stacks prefixes " + quote(parts[i-1]+": "+p+": "))
+		}
+		if seen[p] {
+			return errors.New("the error line names " + quote(p) + " twice")
+		}
+		seen[p] = true
 	}
 	return nil
 }

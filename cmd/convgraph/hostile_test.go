@@ -21,6 +21,7 @@ import (
 	"github.com/nlpodyssey/safetensors"
 
 	"github.com/convgraph/convgraph/nn"
+	"github.com/convgraph/convgraph/onnx"
 )
 
 // Hostile-input limits every case of TestHostileInput runs under: the child's address
@@ -224,15 +225,38 @@ func TestHostileInput(t *testing.T) {
 		m["step"] = "99999999"
 	}))
 
+	// ONNX files that are not files, and sparse ones (no disk used) too large for
+	// protobuf or for the memory budget, kept out of fx so that hashing it stays cheap.
+	mkfifo(at("fifo.onnx"))
+	symlink("/dev/zero", at("zero.onnx"))
+	if err := os.Mkdir(at("dir.onnx"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	big := t.TempDir()
+	sparse := func(name string, size int64) string {
+		p := filepath.Join(big, name)
+		writeFile(t, p, nil)
+		if err := os.Truncate(p, size); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	over2G, over1G := sparse("over2g.onnx", onnx.MaxFileBytes+1), sparse("half.onnx", 512<<20)
+
 	before := hashTree(t, fx)
 	cases := []hostileCase{
-		{"not a regular file", []string{"eval", "--checkpoint", "/dev/zero"}, 1, "/dev/zero: is a device"},
-		{"not a regular file", []string{"eval", "--checkpoint", at("zero.safetensors")}, 1, "zero.safetensors: is a device"},
+		{"not a regular file", []string{"import", at("fifo.onnx"), "-o", out("m.safetensors")}, 1, "fifo.onnx: is a named pipe"},
+		{"not a regular file", []string{"import", at("zero.onnx"), "-o", out("m.safetensors")}, 1, "zero.onnx: is a device"},
+		{"not a regular file", []string{"import", at("dir.onnx"), "-o", out("m.safetensors")}, 1, "dir.onnx: is a directory"},
+		{"file too large", []string{"import", over2G, "-o", out("m.safetensors")}, 1, "over2g.onnx: file of 2147483648 bytes is larger than the limit of 2147483647 bytes"},
+		{"memory budget", []string{"import", over1G, "-o", out("m.safetensors")}, 1, "half.onnx (512.0 MiB, read and converted) needs 1.5 GiB of memory, more than the limit of 1.0 GiB"},
+		{"not a regular file", []string{"eval", "--checkpoint", "/dev/zero"}, 1, `"/dev/zero": is a device`},
+		{"not a regular file", []string{"eval", "--checkpoint", at("zero.safetensors")}, 1, `zero.safetensors": is a device`},
 		{"not a regular file", []string{"predict", "--checkpoint", at("run", "model.safetensors"), at("fifo.png")}, 1, "fifo.png: is a named pipe"},
 		{"not a regular file", []string{"predict", "--checkpoint", at("run", "model.safetensors"), "/dev/zero"}, 1, "/dev/zero: is a device"},
 		{"not a regular file", []string{"train", "--dataset", at("zeroimg"), "--out", out("a")}, 1, "z.png: is a device"},
 		{"not a regular file", []string{"train", "--dataset", at("fifoimg"), "--out", out("b")}, 1, "x.png: is a named pipe"},
-		{"not a regular file", []string{"finetune", "--from", "/dev/zero", "--out", out("c")}, 1, "/dev/zero: is a device"},
+		{"not a regular file", []string{"finetune", "--from", "/dev/zero", "--out", out("c")}, 1, `"/dev/zero": is a device`},
 		{"not a regular file", []string{"viz", "features", "--model", "fashion-cnn", "--layer", "conv2d", "--image", at("fifo.png"), "-o", out("d.png")}, 1, "fifo.png"},
 		{"image too large", []string{"predict", "--checkpoint", at("run", "model.safetensors"), at("thin4m.png")}, 1, "1x4194304 pixels is too large to resize to 28x28"},
 		{"image too large", []string{"predict", "--checkpoint", at("run", "model.safetensors"), at("thin67m.png")}, 1, "1x67108864 pixels is too large to resize"},

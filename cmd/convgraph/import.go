@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/convgraph/convgraph/internal/limits"
 	"github.com/convgraph/convgraph/nn"
 	"github.com/convgraph/convgraph/onnx"
 	"github.com/convgraph/convgraph/train"
@@ -32,11 +32,17 @@ layer is an error naming the node; docs/onnx.md lists the operators.`,
 			if out == "" {
 				return usagef("import needs -o MODEL.safetensors")
 			}
-			f, err := os.Open(args[0])
+			// A regular file (not a pipe or /dev/zero) within protobuf's 2 GiB, whose
+			// bytes, decoded messages and converted weights (about three times the
+			// file) fit the memory budget, before a byte is read.
+			f, size, err := limits.Open(args[0], onnx.MaxFileBytes)
 			if err != nil {
 				return err
 			}
 			defer f.Close()
+			if err := limits.CheckMemory(fmt.Sprintf("%s (%s, read and converted)", args[0], limits.FormatBytes(size)), 3*size, ""); err != nil {
+				return err
+			}
 			if name == "" {
 				name = strings.TrimSuffix(filepath.Base(args[0]), filepath.Ext(args[0]))
 			}

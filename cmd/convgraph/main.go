@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -56,18 +57,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 var libraryPrefixes = []string{"train", "nn", "graph", "data", "zoo", "onnx", "serve", "dotrender", "mpi", "kernels"}
 
 // commandPrefix replaces a library package's prefix at the start of msg with the name of
-// the command that ran ("viz filters: checkpoint ...").
+// the command that ran ("viz filters: checkpoint ..."), and drops the prefixes of library
+// errors that the CLI wrapped in a flag or a step ("--resume: train: checkpoint ..."
+// becomes "--resume: checkpoint ..."), so that every message names each place once.
 func commandPrefix(cmd *cobra.Command, msg string) string {
-	if cmd == nil || !cmd.HasParent() {
-		return msg
-	}
-	name := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
-	for _, p := range libraryPrefixes {
-		if rest, ok := strings.CutPrefix(msg, p+": "); ok {
-			return name + ": " + rest
+	parts := strings.Split(msg, ": ")
+	var kept []string
+	for i, p := range parts {
+		if i < len(parts)-1 && slices.Contains(libraryPrefixes, p) {
+			switch {
+			case i > 0:
+				continue // named by what wraps it
+			case cmd != nil && cmd.HasParent():
+				p = strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+			}
 		}
+		kept = append(kept, p)
 	}
-	return msg
+	return strings.Join(kept, ": ")
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {

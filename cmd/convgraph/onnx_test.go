@@ -152,9 +152,9 @@ func TestImportBadInput(t *testing.T) {
 		{[]string{"import", "-o", out}, 2, "import needs one MODEL.onnx"},
 		{[]string{"import", junk}, 2, "import needs -o MODEL.safetensors"},
 		{[]string{"import", filepath.Join(dir, "none.onnx"), "-o", out}, 1, "none.onnx"},
-		{[]string{"import", junk, "-o", out}, 1, "junk.onnx: onnx: not an ONNX model"},
+		{[]string{"import", junk, "-o", out}, 1, "junk.onnx: not an ONNX model"},
 		{[]string{"import", filepath.Join("..", "..", "onnx", "testdata", "instance_norm.onnx"), "-o", out}, 1,
-			`instance_norm.onnx: onnx: node "/norm/InstanceNormalization" (InstanceNormalization): operator InstanceNormalization has no convgraph mapping`},
+			`instance_norm.onnx: node "/norm/InstanceNormalization" (InstanceNormalization): operator InstanceNormalization has no convgraph mapping`},
 	} {
 		code, _, errs := runCLI(c.args...)
 		if code != c.code || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") > 1 {

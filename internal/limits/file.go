@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -60,7 +61,11 @@ func checkInfo(path string, st fs.FileInfo, maxBytes int64) error {
 	case !mode.IsRegular():
 		return &FileError{path, fmt.Sprintf("is not a regular file (%v)", mode.Type())}
 	case maxBytes > 0 && st.Size() > maxBytes:
-		return &FileError{path, fmt.Sprintf("file of %s is larger than the limit of %s for this kind of file", FormatBytes(st.Size()), FormatBytes(maxBytes))}
+		size, limit := FormatBytes(st.Size()), FormatBytes(maxBytes)
+		if size == limit { // "2.0 GiB is larger than 2.0 GiB" would say nothing
+			size, limit = fmt.Sprintf("%d bytes", st.Size()), fmt.Sprintf("%d bytes", maxBytes)
+		}
+		return &FileError{path, fmt.Sprintf("file of %s is larger than the limit of %s for this kind of file", size, limit)}
 	}
 	return nil
 }
@@ -91,3 +96,30 @@ func ReadFile(path string, maxBytes int64) ([]byte, error) {
 		}
 	}
 }
+
+// Named returns err, an error from [Open] or [ReadFile], as the error of a file that is
+// what ("train: checkpoint"), naming the file once: `train: checkpoint "a.bin": is a
+// device, not a regular file`, `train: checkpoint "a.bin": no such file or directory`.
+// errors.Is and errors.As still see err. A nil err gives nil.
+func Named(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *FileError
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &fe):
+		return &namedError{fmt.Sprintf("%s %q: %s", what, fe.Path, fe.Reason), err}
+	case errors.As(err, &pe):
+		return &namedError{fmt.Sprintf("%s %q: %v", what, pe.Path, pe.Err), err}
+	}
+	return &namedError{what + ": " + err.Error(), err}
+}
+
+type namedError struct {
+	msg string
+	err error
+}
+
+func (e *namedError) Error() string { return e.msg }
+func (e *namedError) Unwrap() error { return e.err }

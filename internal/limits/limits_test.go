@@ -107,3 +107,23 @@ func TestMemoryBudget(t *testing.T) {
 		t.Errorf("at the budget: %v", err)
 	}
 }
+
+func TestNamedNamesTheFileOnce(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.bin")
+	_, _, err := Open(dir, 0)
+	if got, want := Named("train: checkpoint", err).Error(), `train: checkpoint "`+dir+`": is a directory, not a file`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	_, err = ReadFile(missing, 0)
+	named := Named("train: checkpoint", err)
+	if got, want := named.Error(), `train: checkpoint "`+missing+`": no such file or directory`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if !errors.Is(named, os.ErrNotExist) {
+		t.Errorf("%v does not unwrap to os.ErrNotExist", named)
+	}
+	if Named("x", nil) != nil {
+		t.Error("Named of nil is not nil")
+	}
+}
