@@ -263,6 +263,9 @@ func checkFits(m *nn.Model, ds *data.Dataset) error {
 	if len(out) != 1 {
 		return errors.Errorf("train: model %q outputs %v, not class scores", m.Name(), out)
 	}
+	if l := m.Losses()[0]; !l.Loss.TakesLabels() {
+		return errors.Errorf("train: model %q: output %q has loss %v, which takes values, not a data set's labels: train it on Tensors (FitTensors)", m.Name(), l.Output, l.Loss)
+	}
 	if k := ds.NumClasses(); k > out[0] {
 		return errors.Errorf("train: %s has %d classes; model %q outputs %d", ds.Name, k, m.Name(), out[0])
 	}
