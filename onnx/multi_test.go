@@ -11,6 +11,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/convgraph/convgraph/internal/ortrun"
 	"github.com/convgraph/convgraph/nn"
 	"github.com/convgraph/convgraph/onnx"
 )
@@ -138,4 +139,63 @@ func TestExportImportMultiIOBitIdentical(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The PyTorch model of two inputs and three outputs, imported and exported again by
+// convgraph, runs in ONNX Runtime with PyTorch's three outputs.
+func TestImportedTwoInputsRunInONNXRuntime(t *testing.T) {
+	requireORT(t)
+	f, err := os.Open(filepath.Join("testdata", "two_heads.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, _, err := onnx.Import(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join("testdata", "two_heads.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		InputShapes [][]int     `json:"input_shapes"`
+		Inputs      [][]float64 `json:"inputs"`
+		Outputs     [][]float64 `json:"outputs"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	img, imgDims := nhwc(c.Inputs[0], c.InputShapes[0])
+	meta := make([]float32, len(c.Inputs[1]))
+	for i, v := range c.Inputs[1] {
+		meta[i] = float32(v)
+	}
+	p := filepath.Join(t.TempDir(), "two.onnx")
+	if err := os.WriteFile(p, exportBytes(t, m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := ortrun.RunMulti(p, [][]float32{img, meta}, [][]int{imgDims, c.InputShapes[1]}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.All) != 3 {
+		t.Fatalf("ONNX Runtime gave %d outputs, want 3", len(r.All))
+	}
+	// The feature map comes out of the exported file as NHWC; PyTorch's is NCHW.
+	fm := r.All[2]
+	if fmt.Sprint(fm.Shape) != "[3 4 4 6]" {
+		t.Fatalf("feature map shape %v", fm.Shape)
+	}
+	nchw := make([]float64, len(fm.Values))
+	for n := 0; n < 3; n++ {
+		for q := 0; q < 16; q++ {
+			for ch := 0; ch < 6; ch++ {
+				nchw[(n*6+ch)*16+q] = fm.Values[(n*16+q)*6+ch]
+			}
+		}
+	}
+	closeTo(t, "class", r.All[0].Values, c.Outputs[0], 1e-4, 1e-5)
+	closeTo(t, "value", r.All[1].Values, c.Outputs[1], 1e-4, 1e-5)
+	closeTo(t, "feature map", nchw, c.Outputs[2], 1e-4, 1e-5)
 }
