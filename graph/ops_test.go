@@ -177,7 +177,7 @@ func gradCases() []gradCase {
 // TestGradCheck checks every op's symbolic gradient against central differences in
 // float64: relative error below 1e-6.
 func TestGradCheck(t *testing.T) {
-	for i, c := range append(gradCases(), layerGradCases()...) {
+	for i, c := range append(append(gradCases(), layerGradCases()...), lossGradCases()...) {
 		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(i), 42))
 			g := G.NewGraph()

@@ -150,6 +150,8 @@ type parityParams struct {
 	Size             []int    `json:"size"`
 	Interpolation    string   `json:"interpolation"`
 	Out              []int    `json:"out"`
+	LabelSmoothing   *float64 `json:"label_smoothing"`
+	Delta            float64  `json:"delta"`
 	Groups           int      `json:"groups"`
 	Shared           *bool    `json:"shared"`
 }
@@ -222,6 +224,42 @@ func (in *parityInputs) dense(name string) (*tensor.Dense, error) {
 	}
 	in.used[name] = true
 	return tensor.New(tensor.WithShape(t.shape...), tensor.WithBacking(slices.Clone(t.data))), nil
+}
+
+// lossConfig reads a loss's settings: label smoothing, Huber's delta and, when the
+// fixture has them, per-example weights.
+func (in *parityInputs) lossConfig(p parityParams) (graph.LossConfig, error) {
+	cfg := graph.LossConfig{Delta: p.Delta}
+	if p.LabelSmoothing != nil {
+		cfg.LabelSmoothing = *p.LabelSmoothing
+	}
+	if _, ok := in.fx.tensors["weights"]; ok {
+		w, err := in.get("weights")
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Weights = w[0]
+	}
+	return cfg, nil
+}
+
+// parityLoss builds a loss of (x, target) with the fixture's settings.
+func parityLoss(f func(pred, target *G.Node, cfg graph.LossConfig) (*G.Node, error)) parityBuild {
+	return func(in *parityInputs, p parityParams) (*G.Node, *graph.BatchNormStats, error) {
+		if p.Reduction != "mean" {
+			return nil, nil, errors.New("want params.reduction \"mean\"")
+		}
+		n, err := in.get("x", "target")
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg, err := in.lossConfig(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		y, err := f(n[0], n[1], cfg)
+		return y, nil, err
+	}
 }
 
 // parityBuild builds one op from its fixture inputs and returns its output y. Batch norm in
@@ -326,20 +364,19 @@ var parityOps = map[string]parityBuild{
 		if err != nil {
 			return nil, nil, err
 		}
-		y, err := graph.SoftmaxCrossEntropy(n[0], n[1])
-		return y, nil, err
-	},
-	"mse": func(in *parityInputs, p parityParams) (*G.Node, *graph.BatchNormStats, error) {
-		if p.Reduction != "mean" {
-			return nil, nil, errors.New("want params.reduction \"mean\"")
-		}
-		n, err := in.get("x", "target")
+		cfg, err := in.lossConfig(p)
 		if err != nil {
 			return nil, nil, err
 		}
-		y, err := graph.MeanSquaredError(n[0], n[1])
+		y, err := graph.SoftmaxCrossEntropyWith(n[0], n[1], cfg)
 		return y, nil, err
 	},
+	"mse":        parityLoss(graph.MeanSquaredErrorWith),
+	"mae":        parityLoss(graph.MeanAbsoluteError),
+	"huber":      parityLoss(graph.Huber),
+	"cce":        parityLoss(graph.CategoricalCrossEntropy),
+	"bce":        parityLoss(graph.BinaryCrossEntropy),
+	"bce_logits": parityLoss(graph.BinaryCrossEntropyFromLogits),
 	"add": func(in *parityInputs, p parityParams) (*G.Node, *graph.BatchNormStats, error) {
 		n, err := in.get("x", "x2")
 		if err != nil {

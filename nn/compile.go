@@ -140,6 +140,7 @@ type applier struct {
 	frozen     bool
 	fixedMasks bool
 	logits     *G.Node
+	preSigmoid *G.Node // the input of a sigmoid activation, for binary cross-entropy
 }
 
 func (a *applier) param(local string) *G.Node { return a.gr.params[a.n.name+"/"+local] }
@@ -154,7 +155,7 @@ func (a *applier) seed() uint64 {
 }
 
 func (a *applier) activate(x *G.Node, fn ActivationFn, alpha float64) (*G.Node, error) {
-	a.logits = nil
+	a.logits, a.preSigmoid = nil, nil
 	switch fn {
 	case "", Linear:
 		return x, nil
@@ -163,6 +164,7 @@ func (a *applier) activate(x *G.Node, fn ActivationFn, alpha float64) (*G.Node, 
 	case LeakyReLU:
 		return graph.LeakyReLU(x, alpha)
 	case Sigmoid:
+		a.preSigmoid = x
 		return graph.Sigmoid(x)
 	case Tanh:
 		return graph.Tanh(x)
@@ -219,7 +221,7 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 		v := tensor.New(tensor.WithShape(s...), tensor.WithBacking(p.Value.Data()))
 		gr.params[p.Name] = G.NewTensor(gr.g, dt, s.Dims(), G.WithShape(s...), G.WithName(p.Name), G.WithValue(v))
 	}
-	logitsOf := map[*node]*G.Node{}
+	logitsOf, preSigmoidOf := map[*node]*G.Node{}, map[*node]*G.Node{}
 	for _, n := range m.nodes {
 		if n.layer.kind == "InputLayer" {
 			continue
@@ -248,6 +250,9 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 		if a.logits != nil {
 			logitsOf[n] = a.logits
 		}
+		if a.preSigmoid != nil {
+			preSigmoidOf[n] = a.preSigmoid
+		}
 	}
 	for _, o := range m.outputs {
 		gr.outs = append(gr.outs, out[o])
@@ -260,8 +265,8 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 			continue
 		}
 		h := &head{index: i, n: o, loss: l}
-		if err := h.build(gr, dt, out[o], logitsOf[o]); err != nil {
-			return errors.Wrapf(o.errorf(err), "nn: model %q: loss", m.name)
+		if err := h.build(gr, dt, out[o], logitsOf[o], preSigmoidOf[o]); err != nil {
+			return errors.Wrapf(h.errorf(err), "nn: model %q", m.name)
 		}
 		gr.heads = append(gr.heads, h)
 	}
@@ -429,6 +434,9 @@ func (gr *Graph) Run(x tensor.Tensor, labels []int) error {
 			}
 		}
 		setLabels(gr.labVal, labels)
+	}
+	for _, h := range gr.heads {
+		_ = h.setWeights(gr, nil) // Run weights every example alike
 	}
 	gr.labelled = labels != nil
 	return gr.run()

@@ -55,6 +55,8 @@ type Model struct {
 	byName  map[string]*Param
 	dtype   tensor.Dtype
 	seed    uint64
+	// exampleWeights compiles every built-in loss with per-example weights.
+	exampleWeights bool
 
 	mu    sync.Mutex         // guards cache, pool and pre
 	pre   *preprocess.Config // nil: the default for the input shape

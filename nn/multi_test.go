@@ -81,8 +81,8 @@ func TestTwoInputsTwoOutputs(t *testing.T) {
 		{[]tensor.Tensor{meta, img}, targets, `input "input" has shape (4, 3); want (4, 8, 8, 1)`},
 		{[]tensor.Tensor{img, meta}, nil, "training needs targets (class: labels, value: values)"},
 		{[]tensor.Tensor{img, meta}, targets[:1], "1 targets for 2 outputs"},
-		{[]tensor.Tensor{img, meta}, []nn.Target{{Values: vals}, {Values: vals}}, `output "class" takes class labels`},
-		{[]tensor.Tensor{img, meta}, []nn.Target{targets[0], {Labels: []int{1, 2, 3, 4}}}, `output "value" takes values`},
+		{[]tensor.Tensor{img, meta}, []nn.Target{{Values: vals}, {Values: vals}}, `output "class", loss sparse_categorical_crossentropy: takes class labels`},
+		{[]tensor.Tensor{img, meta}, []nn.Target{targets[0], {Labels: []int{1, 2, 3, 4}}}, `output "value", loss mean_squared_error: takes values`},
 		{[]tensor.Tensor{img, meta}, []nn.Target{{Labels: []int{0, 1, 2, 3}}, targets[1]}, `label 3 of example 3 is outside [0, 3)`},
 	} {
 		if err := gr.RunMulti(c.ins, c.targets); err == nil || !strings.Contains(err.Error(), c.want) {

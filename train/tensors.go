@@ -69,11 +69,11 @@ func (d *Tensors) check(m *nn.Model, what string, targets bool) error {
 	for i, t := range d.Y {
 		l := losses[i].Loss
 		switch {
-		case l == (nn.Loss{}):
+		case l.Kind == "":
 			if t.Labels != nil || t.Values != nil {
 				return errors.Errorf("train: %s: output %q has no loss (nn.Model.SetLoss), but a target was given", what, outs[i].Name)
 			}
-		case l == nn.SparseCategoricalCrossentropy():
+		case l.TakesLabels():
 			trained = true
 			if len(t.Labels) != n {
 				return errors.Errorf("train: %s: output %q: %d labels for %d examples", what, outs[i].Name, len(t.Labels), n)
@@ -177,19 +177,46 @@ func (b *tensorBatcher) gather(idx []int) ([]tensor.Tensor, []nn.Target) {
 
 // outputStats sums each output's loss and hits over batches.
 type outputStats struct {
-	m              *nn.Model
-	loss, seen     float64
-	outLoss, hits  []float64
-	classification []bool
+	m             *nn.Model
+	loss, seen    float64
+	outLoss, hits []float64
+	kinds         []accuracyKind
+	buf           []float32
+}
+
+// accuracyKind is how an output's accuracy is counted, from its loss.
+type accuracyKind int
+
+const (
+	noAccuracy     accuracyKind = iota
+	sparseAccuracy              // argmax = label
+	oneHotAccuracy              // argmax = argmax of the target row
+	binaryAccuracy              // each value on the target's side of 0.5 (of 0 for logits)
+	logitAccuracy
+)
+
+func accuracyOf(l nn.Loss, out nn.Shape) accuracyKind {
+	switch {
+	case l.Kind == "sparse_categorical_crossentropy":
+		return sparseAccuracy
+	case l.Kind == "categorical_crossentropy" && len(out) == 1:
+		return oneHotAccuracy
+	case l.Kind == "binary_crossentropy" && l.FromLogits:
+		return logitAccuracy
+	case l.Kind == "binary_crossentropy":
+		return binaryAccuracy
+	}
+	return noAccuracy
 }
 
 func newOutputStats(m *nn.Model) *outputStats {
 	s := &outputStats{m: m}
-	for _, l := range m.Losses() {
-		s.classification = append(s.classification, l.Loss == nn.SparseCategoricalCrossentropy())
+	outs := m.Outputs()
+	for i, l := range m.Losses() {
+		s.kinds = append(s.kinds, accuracyOf(l.Loss, outs[i].Shape))
 	}
-	s.outLoss = make([]float64, len(s.classification))
-	s.hits = make([]float64, len(s.classification))
+	s.outLoss = make([]float64, len(s.kinds))
+	s.hits = make([]float64, len(s.kinds))
 	return s
 }
 
@@ -197,18 +224,65 @@ func (s *outputStats) add(gr *nn.Graph, ys []nn.Target, n int) {
 	w := float64(n)
 	s.loss += gr.Loss() * w
 	s.seen += w
+	outs := s.m.Outputs()
 	for i := range s.outLoss {
 		s.outLoss[i] += gr.LossAt(i) * w
-		if s.classification[i] {
-			s.hits[i] += float64(countCorrect(gr.OutputAt(i), ys[i].Labels))
+		s.hits[i] += s.count(s.kinds[i], gr.OutputAt(i), outs[i].Shape, ys[i])
+	}
+}
+
+// count returns an output's hits in a batch: correct examples, or for binary outputs
+// each example's fraction of values on the right side.
+func (s *outputStats) count(kind accuracyKind, out *tensor.Dense, shape nn.Shape, t nn.Target) float64 {
+	switch kind {
+	case sparseAccuracy:
+		return float64(countCorrect(out, t.Labels))
+	case oneHotAccuracy:
+		target := t.Values.Data().([]float32)
+		k := shape[0]
+		var hits float64
+		for r := 0; r < out.Shape()[0]; r++ {
+			if argmax(out, r, k) == argmax32(target[r*k:(r+1)*k]) {
+				hits++
+			}
+		}
+		return hits
+	case binaryAccuracy, logitAccuracy:
+		threshold := 0.5
+		if kind == logitAccuracy {
+			threshold = 0
+		}
+		target := t.Values.Data().([]float32)
+		if cap(s.buf) < len(target) {
+			s.buf = make([]float32, len(target))
+		}
+		pred := s.buf[:len(target)]
+		copyOutput(pred, out, shape)
+		var right float64
+		for i, p := range pred {
+			if (float64(p) >= threshold) == (target[i] >= 0.5) {
+				right++
+			}
+		}
+		return right / float64(shape.Size())
+	}
+	return 0
+}
+
+func argmax32(row []float32) int {
+	best := 0
+	for i, v := range row {
+		if v > row[best] {
+			best = i
 		}
 	}
+	return best
 }
 
 // accuracy is the first classifier output's accuracy (NaN if there is none).
 func (s *outputStats) accuracy() float64 {
-	for i, c := range s.classification {
-		if c {
+	for i, c := range s.kinds {
+		if c != noAccuracy {
 			return s.hits[i] / s.seen
 		}
 	}
@@ -223,11 +297,11 @@ func (s *outputStats) metrics(prefix string, into map[string]float64) {
 		return
 	}
 	for i, l := range losses {
-		if l.Loss == (nn.Loss{}) {
+		if l.Loss.Kind == "" {
 			continue
 		}
 		into[prefix+l.Output+"_loss"] = s.outLoss[i] / s.seen
-		if s.classification[i] {
+		if s.kinds[i] != noAccuracy {
 			into[prefix+l.Output+"_accuracy"] = s.hits[i] / s.seen
 		}
 	}
@@ -293,17 +367,7 @@ func FitTensors(ctx context.Context, m *nn.Model, d *Tensors, cfg Config) (*Hist
 				err = gr.RunMulti(xs, ys)
 			}
 			if err == nil {
-				if loss := gr.Loss(); math.IsNaN(loss) || math.IsInf(loss, 0) {
-					err = errors.Errorf("loss is %v: training diverged (lower the learning rate)", loss)
-				}
-			}
-			if err == nil {
-				params := gr.GradParams()
-				grads := make([]*tensor.Dense, len(params))
-				for i, p := range params {
-					grads[i] = gr.Grad(p.Name)
-				}
-				err = cfg.Optimizer.Step(params, grads, lr)
+				err = update(gr, cfg.Optimizer, lr)
 			}
 			if err != nil {
 				bar.abort()

@@ -485,6 +485,124 @@ def c_mse(name):
     save(name, "mse", {"reduction": "mean"}, {"x": x, "target": target, "y": y, "grad_x": xl.grad})
 
 
+def loss_case(name, op, params, x, target, per_example, weights=None):
+    """A scalar loss: mean over the batch of per_example(x, target) (each example's loss,
+    its elements averaged), each example weighted when weights is given (Keras's
+    sample_weight: sum(w * loss) / N)."""
+    xl = leaf(x)
+    per = per_example(xl, target)
+    tensors = {"x": x, "target": target}
+    if weights is not None:
+        per = per * weights
+        tensors["weights"] = weights
+    y = per.sum() / x.shape[0]
+    y.backward()
+    tensors.update({"y": y, "grad_x": xl.grad})
+    save(name, op, dict(params, reduction="mean"), tensors)
+
+
+def per_elem(fn):
+    """Per-example mean of an elementwise loss fn(x, target)."""
+    return lambda x, t: fn(x, t).flatten(1).mean(1)
+
+
+def c_sparse_xent_smoothing(name):
+    x = randn(6, 5)
+    labels = torch.randint(0, 5, (6,), dtype=torch.int64)
+    xl = leaf(x)
+    y = F.cross_entropy(xl, labels, reduction="mean", label_smoothing=0.1)
+    y.backward()
+    save(name, "softmax_xent", {"reduction": "mean", "axis": -1, "label_smoothing": 0.1},
+         {"x": x, "labels": labels, "y": y, "grad_x": xl.grad})
+
+
+def c_sparse_xent_weighted(name):
+    x = randn(6, 5)
+    labels = torch.randint(0, 5, (6,), dtype=torch.int64)
+    w = rand_uniform((6,), 0.2, 3.0)
+    xl = leaf(x)
+    per = F.cross_entropy(xl, labels, reduction="none", label_smoothing=0.2)
+    y = (per * w).sum() / 6
+    y.backward()
+    save(name, "softmax_xent", {"reduction": "mean", "axis": -1, "label_smoothing": 0.2},
+         {"x": x, "labels": labels, "weights": w, "y": y, "grad_x": xl.grad})
+
+
+def c_cce_onehot(name):
+    x = randn(6, 5)
+    t = F.one_hot(torch.randint(0, 5, (6,)), 5).to(DT)
+    loss_case(name, "cce", {"label_smoothing": 0.0}, x, t,
+              lambda x, t: F.cross_entropy(x, t, reduction="none"))
+
+
+def c_cce_onehot_smoothing(name):
+    x = randn(6, 5)
+    t = F.one_hot(torch.randint(0, 5, (6,)), 5).to(DT)
+    loss_case(name, "cce", {"label_smoothing": 0.1}, x, t,
+              lambda x, t: F.cross_entropy(x, t, reduction="none", label_smoothing=0.1))
+
+
+def c_cce_weighted(name):
+    x = randn(6, 5)
+    t = F.one_hot(torch.randint(0, 5, (6,)), 5).to(DT)
+    loss_case(name, "cce", {"label_smoothing": 0.1}, x, t,
+              lambda x, t: F.cross_entropy(x, t, reduction="none", label_smoothing=0.1),
+              weights=rand_uniform((6,), 0.2, 3.0))
+
+
+def c_bce_logits(name):
+    x = randn(6, 3) * 3
+    t = torch.randint(0, 2, (6, 3)).to(DT)
+    loss_case(name, "bce_logits", {"label_smoothing": 0.0}, x.to(torch.float32).to(DT), t,
+              per_elem(lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction="none")))
+
+
+def c_bce_logits_smoothing_weighted(name):
+    x = randn(6, 3) * 3
+    t = torch.randint(0, 2, (6, 3)).to(DT)
+    s = 0.1
+    loss_case(name, "bce_logits", {"label_smoothing": s}, x.to(torch.float32).to(DT), t,
+              per_elem(lambda x, t: F.binary_cross_entropy_with_logits(x, t * (1 - s) + s / 2, reduction="none")),
+              weights=rand_uniform((6,), 0.2, 3.0))
+
+
+def c_bce_probs(name):
+    p = rand_uniform((6, 3), 0.02, 0.98)
+    t = torch.randint(0, 2, (6, 3)).to(DT)
+    loss_case(name, "bce", {"label_smoothing": 0.0}, p, t,
+              per_elem(lambda x, t: F.binary_cross_entropy(x, t, reduction="none")))
+
+
+def c_mae(name):
+    x, t = randn(4, 3), randn(4, 3)
+    loss_case(name, "mae", {}, x, t, per_elem(lambda x, t: F.l1_loss(x, t, reduction="none")))
+
+
+def c_mae_images_weighted(name):
+    x, t = randn(3, 2, 4, 4), randn(3, 2, 4, 4)
+    loss_case(name, "mae", {}, x, t, per_elem(lambda x, t: F.l1_loss(x, t, reduction="none")),
+              weights=rand_uniform((3,), 0.2, 3.0))
+
+
+def c_huber(name):
+    x, t = randn(5, 4) * 2, randn(5, 4)
+    loss_case(name, "huber", {"delta": 1.0}, x.to(torch.float32).to(DT), t,
+              per_elem(lambda x, t: F.huber_loss(x, t, reduction="none", delta=1.0)))
+
+
+def c_huber_delta_weighted(name):
+    x, t = randn(5, 4) * 2, randn(5, 4)
+    loss_case(name, "huber", {"delta": 0.7}, x.to(torch.float32).to(DT), t,
+              per_elem(lambda x, t: F.huber_loss(x, t, reduction="none", delta=0.7)),
+              weights=rand_uniform((5,), 0.2, 3.0))
+
+
+def c_mse_weighted(name):
+    x, t = randn(4, 3), randn(4, 3)
+    loss_case(name, "mse", {}, x, t, per_elem(lambda x, t: F.mse_loss(x, t, reduction="none")),
+              weights=rand_uniform((4,), 0.2, 3.0))
+
+
 def c_add(name):
     x, x2 = randn(2, 3, 4, 4), randn(2, 3, 4, 4)
     xl, x2l = leaf(x), leaf(x2)
@@ -1022,6 +1140,23 @@ CASES += [
     ("subtract", c_subtract),
     ("maximum", c_maximum),
     ("average", c_average),
+]
+
+
+CASES += [
+    ("softmax_xent_smoothing", c_sparse_xent_smoothing),
+    ("softmax_xent_smoothing_weighted", c_sparse_xent_weighted),
+    ("cce_onehot", c_cce_onehot),
+    ("cce_onehot_smoothing", c_cce_onehot_smoothing),
+    ("cce_smoothing_weighted", c_cce_weighted),
+    ("bce_logits", c_bce_logits),
+    ("bce_logits_smoothing_weighted", c_bce_logits_smoothing_weighted),
+    ("bce_probs", c_bce_probs),
+    ("mae", c_mae),
+    ("mae_images_weighted", c_mae_images_weighted),
+    ("huber", c_huber),
+    ("huber_delta_weighted", c_huber_delta_weighted),
+    ("mse_weighted", c_mse_weighted),
 ]
 
 
