@@ -277,22 +277,14 @@ func batchTensor(m *nn.Model, b *data.Batch) tensor.Tensor {
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(b.X[:shape.TotalSize()]))
 }
 
-// trainStep runs one forward and backward pass and an optimizer step; it returns the
-// batch's mean loss and the number of correct predictions.
+// trainStep runs [Step] on a batch; it returns the batch's mean loss and the number of
+// correct predictions.
 func trainStep(m *nn.Model, b *data.Batch, opt Optimizer, lr float64, step int) (loss, hits float64, err error) {
-	gr, loss, hits, err := forwardBackward(m, b, uint64(step))
+	gr, err := Step(m, batchTensor(m, b), b.Labels[:b.Size], opt, lr, step)
 	if err != nil {
 		return 0, 0, err
 	}
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, 0, errors.Errorf("loss is %v: training diverged (lower the learning rate)", loss)
-	}
-	params := gr.GradParams()
-	grads := make([]*tensor.Dense, len(params))
-	for i, p := range params {
-		grads[i] = gr.Grad(p.Name)
-	}
-	return loss, hits, opt.Step(params, grads, lr)
+	return gr.Loss(), float64(countCorrect(gr.Output(), b.Labels[:b.Size])), nil
 }
 
 // forwardBackward runs one forward and backward pass, dropout masks drawn for maskStep;
