@@ -7,6 +7,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"github.com/convgraph/convgraph/graph"
+	"github.com/convgraph/convgraph/internal/console"
 )
 
 // DOTConfig says what [Model.DOT] draws; the options mirror Keras's plot_model. The zero
@@ -275,7 +276,7 @@ func plural(n int, what string) string {
 	if n == 1 {
 		return "1 " + what
 	}
-	return commas(n) + " " + what + "s"
+	return console.Commas(n) + " " + what + "s"
 }
 
 // DOT draws the compiled graph's operations (see [graph.DOT]): clustered by the layer

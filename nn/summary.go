@@ -2,8 +2,9 @@ package nn
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/convgraph/convgraph/internal/console"
 )
 
 // ParamCounts returns the numbers of all, trainable and non-trainable parameter values.
@@ -70,7 +71,7 @@ func (m *Model) Summary(opts ...SummaryOption) string {
 		for _, p := range n.params {
 			count += p.Size()
 		}
-		r.params = commas(count)
+		r.params = console.Commas(count)
 		switch {
 		case len(n.params) == 0:
 			r.train = "-"
@@ -117,23 +118,11 @@ func (m *Model) Summary(opts ...SummaryOption) string {
 	}
 	b.WriteString(strings.Repeat("=", width) + "\n")
 	total, trainable, non := m.ParamCounts()
-	fmt.Fprintf(&b, "Total params: %s\n", commas(total))
-	fmt.Fprintf(&b, "Trainable params: %s\n", commas(trainable))
-	fmt.Fprintf(&b, "Non-trainable params: %s\n", commas(non))
+	fmt.Fprintf(&b, "Total params: %s\n", console.Commas(total))
+	fmt.Fprintf(&b, "Trainable params: %s\n", console.Commas(trainable))
+	fmt.Fprintf(&b, "Non-trainable params: %s\n", console.Commas(non))
 	b.WriteString(strings.Repeat("_", width) + "\n")
 	return b.String()
-}
-
-// commas formats n with thousands separators, as Keras prints counts.
-func commas(n int) string {
-	s := strconv.Itoa(n)
-	if n < 0 {
-		return "-" + commas(-n)
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 // summaryRow is one row of a summary.
@@ -182,7 +171,7 @@ func (m *Model) nestedRow(p string, group func(*node) string) summaryRow {
 			shapes = append(shapes, n.out.String())
 		}
 	}
-	r := summaryRow{layer: p + " (Model)", shape: strings.Join(shapes, ", "), params: commas(count), conn: strings.Join(conns, ", ")}
+	r := summaryRow{layer: p + " (Model)", shape: strings.Join(shapes, ", "), params: console.Commas(count), conn: strings.Join(conns, ", ")}
 	switch {
 	case frozen == 0 && trainable == 0:
 		r.train = "-"

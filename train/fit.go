@@ -316,34 +316,30 @@ func batchTensor(m *nn.Model, b *data.Batch) tensor.Tensor {
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(b.X[:shape.TotalSize()]))
 }
 
-// trainStep runs one forward and backward pass and an optimizer step; it returns the
-// batch's mean loss and the number of correct predictions. cw, if set, weights the
-// examples by class, and the metrics see the batch.
+// trainStep runs [Step] on a batch (with its examples weighted by class when cw is set)
+// and shows the batch to the metrics; it returns the batch's mean loss and the number of
+// correct predictions.
 func trainStep(m *nn.Model, b *data.Batch, opt Optimizer, lr float64, step int, cw *classWeighter, bound []*boundMetric) (loss, hits float64, err error) {
-	var weights []float64
-	if cw != nil {
-		ys := []nn.Target{{Labels: b.Labels[:b.Size]}}
-		if err := cw.apply(ys, b.Size); err != nil {
-			return 0, 0, err
+	labels := b.Labels[:b.Size]
+	var gr *nn.Graph
+	if cw == nil {
+		gr, err = Step(m, batchTensor(m, b), labels, opt, lr, step)
+	} else {
+		ys := []nn.Target{{Labels: labels}}
+		if err = cw.apply(ys, b.Size); err == nil {
+			gr, _, _, err = forwardBackward(m, b, uint64(step), ys[0].Weights)
 		}
-		weights = ys[0].Weights
+		if err == nil {
+			err = update(gr, opt, lr)
+		}
 	}
-	gr, loss, hits, err := forwardBackward(m, b, uint64(step), weights)
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := updateMetrics(bound, gr, []nn.Target{{Labels: b.Labels[:b.Size]}}); err != nil {
+	if err := updateMetrics(bound, gr, []nn.Target{{Labels: labels}}); err != nil {
 		return 0, 0, err
 	}
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, 0, errors.Errorf("loss is %v: training diverged (lower the learning rate)", loss)
-	}
-	params := gr.GradParams()
-	grads := make([]*tensor.Dense, len(params))
-	for i, p := range params {
-		grads[i] = gr.Grad(p.Name)
-	}
-	return loss, hits, opt.Step(params, grads, lr)
+	return gr.Loss(), float64(countCorrect(gr.Output(), labels)), nil
 }
 
 // forwardBackward runs one forward and backward pass, dropout masks drawn for maskStep,

@@ -139,17 +139,7 @@ func fitLoop(ctx context.Context, m *nn.Model, src batchSource, cfg Config, h *H
 				err = gr.RunMulti(xs, ys)
 			}
 			if err == nil {
-				if loss := gr.Loss(); math.IsNaN(loss) || math.IsInf(loss, 0) {
-					err = errors.Errorf("loss is %v: training diverged (lower the learning rate)", loss)
-				}
-			}
-			if err == nil {
-				params := gr.GradParams()
-				grads := make([]*tensor.Dense, len(params))
-				for i, p := range params {
-					grads[i] = gr.Grad(p.Name)
-				}
-				err = cfg.Optimizer.Step(params, grads, lr)
+				err = update(gr, cfg.Optimizer, lr)
 			}
 			if err == nil {
 				err = updateMetrics(bound, gr, ys)

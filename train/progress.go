@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sort"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
+
+	"github.com/convgraph/convgraph/internal/console"
 )
 
 // progress shows one epoch: a live bar on a terminal, one summary line otherwise.
@@ -21,14 +21,9 @@ type progress struct {
 	last          time.Time
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
 func newProgress(w io.Writer, epoch, epochs, batches, images int) *progress {
 	p := &progress{w: w, epoch: epoch, epochs: epochs, start: time.Now()}
-	if w == nil || !isTerminal(w) {
+	if w == nil || !console.IsTerminal(w) {
 		return p
 	}
 	p.bar = progressbar.NewOptions(images,

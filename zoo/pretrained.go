@@ -25,9 +25,10 @@ type weights struct {
 
 // shipped lists the pretrained weights in zoo/weights, made by tools/zooweights/recipe.sh.
 var shipped = map[string]weights{
-	"fashion-cnn":   {sha256: "1b8fb8cb9c590e79109d8ffe5e317fca27473950137afcbf2ea7c5d2ccaed858", accuracy: 0.9208},
-	"alexnet-small": {sha256: "57f6922dba25e603f395efb08dfa8b2b855106ba2a13b55c0a14df50cf90ee14", accuracy: 0.9253},
-	"resnet-small":  {sha256: "5a3dfb6ca739aad86533b97fd4fbf76176860bfb920dd5ecc60c99961c57f493", accuracy: 0.9416},
+	"fashion-cnn":     {sha256: "1b8fb8cb9c590e79109d8ffe5e317fca27473950137afcbf2ea7c5d2ccaed858", accuracy: 0.9208},
+	"alexnet-small":   {sha256: "57f6922dba25e603f395efb08dfa8b2b855106ba2a13b55c0a14df50cf90ee14", accuracy: 0.9253},
+	"resnet-small":    {sha256: "5a3dfb6ca739aad86533b97fd4fbf76176860bfb920dd5ecc60c99961c57f493", accuracy: 0.9416},
+	"mobilenet-small": {sha256: "8960104e9c4d49b49622a1741cbcd50636766b47c72ffeaf2b57582a67be4c57", accuracy: 0.9230},
 }
 
 // PretrainedAccuracy returns the Fashion-MNIST test accuracy of a model's shipped

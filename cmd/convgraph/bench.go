@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/convgraph/convgraph/internal/benchrun"
+	"github.com/convgraph/convgraph/internal/console"
 	"github.com/convgraph/convgraph/internal/kernels"
 	"github.com/convgraph/convgraph/nn"
 	"github.com/convgraph/convgraph/zoo"
@@ -154,7 +155,7 @@ func runBench(c *cobra.Command, f benchFlags) error {
 	}
 	fmt.Fprintf(out, "threads:          %d\n", res.Threads)
 	if res.Freeze != "" {
-		fmt.Fprintf(out, "frozen:           %s (%s trainable parameters)\n", res.Freeze, commas(res.TrainableParams))
+		fmt.Fprintf(out, "frozen:           %s (%s trainable parameters)\n", res.Freeze, console.Commas(res.TrainableParams))
 	}
 	fmt.Fprintf(out, "train_img_per_s:  %.1f  (batch %d, %d steps)\n", res.TrainImgPerS, res.Batch, res.TrainSteps)
 	fmt.Fprintf(out, "infer_img_per_s:  %.1f  (batch %d, %d steps)\n", res.InferImgPerS, res.InferBatch, res.InferSteps)

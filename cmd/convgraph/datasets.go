@@ -10,6 +10,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/convgraph/convgraph/data"
+	"github.com/convgraph/convgraph/internal/console"
 	"github.com/convgraph/convgraph/nn"
 )
 
@@ -36,7 +37,7 @@ func (f dataFlags) load(m *nn.Model, seed uint64, stderr io.Writer) (*data.Split
 	}
 	if _, known := data.Lookup(f.dataset); known {
 		opts := []data.Option{}
-		if isTerminal(stderr) {
+		if console.IsTerminal(stderr) {
 			opts = append(opts, data.ProgressBar(stderr))
 		}
 		if f.dataDir != "" {

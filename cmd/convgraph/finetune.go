@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/convgraph/convgraph/data"
+	"github.com/convgraph/convgraph/internal/console"
 	"github.com/convgraph/convgraph/nn"
 	"github.com/convgraph/convgraph/train"
 	"github.com/convgraph/convgraph/zoo"
@@ -253,10 +254,10 @@ func runFinetune(c *cobra.Command, f finetuneFlags) (err error) {
 	if !f.jsonOut {
 		if f.scratch {
 			fmt.Fprintf(stderr, "training %s from scratch (seed %d) on %s (%d images), %d classes: %s trainable parameters\n",
-				name, f.seed, trainSet.Name, trainSet.Len(), classes, commas(trainable))
+				name, f.seed, trainSet.Name, trainSet.Len(), classes, console.Commas(trainable))
 		} else {
 			fmt.Fprintf(stderr, "fine-tuning %s on %s (%d images) with a new %d-class head %q: %s trainable, %s frozen parameters\n",
-				name, trainSet.Name, trainSet.Len(), classes, m.HeadLayer(), commas(trainable), commas(frozen))
+				name, trainSet.Name, trainSet.Len(), classes, m.HeadLayer(), console.Commas(trainable), console.Commas(frozen))
 		}
 	}
 	return run.fit(0, 0, nil, 1)
@@ -423,7 +424,7 @@ func (r *finetuneRun) fit(epoch, step int, state map[string][]float64, statePhas
 			_, trainable, _ := r.m.ParamCounts()
 			if !f.jsonOut {
 				fmt.Fprintf(r.stderr, "phase 2: unfroze %s (%s trainable parameters), learning rate %g\n",
-					strings.Join(ft.Unfreeze, ", "), commas(trainable), c.LR)
+					strings.Join(ft.Unfreeze, ", "), console.Commas(trainable), c.LR)
 			}
 			return nil
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/pkg/errors"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/convgraph/convgraph/checkpoint"
 	"github.com/convgraph/convgraph/data"
@@ -20,19 +18,6 @@ import (
 	"github.com/convgraph/convgraph/train"
 	"github.com/convgraph/convgraph/zoo"
 )
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// exitError carries a specific exit status (130 after Ctrl-C).
-type exitError struct {
-	err  error
-	code int
-}
-
-func (e exitError) Error() string { return e.err.Error() }
 
 type trainFlags struct {
 	model     string

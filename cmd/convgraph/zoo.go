@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/convgraph/convgraph/internal/console"
 	"github.com/convgraph/convgraph/zoo"
 )
 
@@ -50,7 +51,7 @@ func newZoo() *cobra.Command {
 				if r.Accuracy != nil {
 					acc = fmt.Sprintf("%.4f", *r.Accuracy)
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.Name, commas(r.Params), acc, r.Description)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.Name, console.Commas(r.Params), acc, r.Description)
 			}
 			return w.Flush()
 		},
@@ -58,12 +59,4 @@ func newZoo() *cobra.Command {
 	list.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
 	c.AddCommand(list)
 	return c
-}
-
-func commas(n int) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

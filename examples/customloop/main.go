@@ -1,7 +1,8 @@
 // Command customloop trains the course's CNN on the bundled Fashion-MNIST sample with a
-// training loop written by hand on the compiled graph: batches from data, the forward and
-// backward pass with Graph.Run, the gradients handed to an optimizer, a learning rate
-// decayed by hand, and an evaluation at the end.
+// training loop written by hand: batches from data, one train.Step per batch (the step Fit
+// takes: forward and backward pass, loss check, optimizer update), a learning rate decayed
+// by hand, and an evaluation at the end. nn's ExampleGraph_Run_trainingLoop takes the same
+// step on the compiled graph itself.
 package main
 
 import (
@@ -13,7 +14,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/convgraph/convgraph/data"
-	"github.com/convgraph/convgraph/nn"
 	"github.com/convgraph/convgraph/train"
 	"github.com/convgraph/convgraph/zoo"
 )
@@ -49,21 +49,11 @@ func run(args []string, out io.Writer) error {
 		n := 0
 		for it.Next() {
 			b := it.Batch()
-			gr, err := m.Compile(b.Size, nn.Train) // cached after the first batch
-			if err != nil {
-				return err
-			}
 			x := tensor.New(tensor.WithShape(b.Size, 28, 28, 1), tensor.WithBacking(b.X))
-			gr.SetStep(uint64(step)) // dropout masks follow the step (a resumed loop repeats them)
-			if err := gr.Run(x, b.Labels[:b.Size]); err != nil {
-				return err
-			}
-			params := gr.GradParams()
-			grads := make([]*tensor.Dense, len(params))
-			for i, p := range params {
-				grads[i] = gr.Grad(p.Name)
-			}
-			if err := opt.Step(params, grads, lr); err != nil {
+			// The step Fit takes: forward, backward, loss check, optimizer update. The step
+			// number draws dropout's masks, so a resumed loop repeats them.
+			gr, err := train.Step(m, x, b.Labels[:b.Size], opt, lr, step)
+			if err != nil {
 				return err
 			}
 			lossSum += gr.Loss()

@@ -2,8 +2,9 @@
 // `convgraph bench` reports it, on seeded random images, so that the CLI and the Go
 // benchmarks under bench/ time exactly the same loop.
 //
-// A training step is what [train.Fit] does per batch: copy the batch in, run the forward
-// and backward graph, and apply an Adam update to every trainable parameter. Inference
+// A training step is [train.Step], the step [train.Fit] takes per batch: copy the batch
+// in, run the forward and backward graph, check the loss, and apply an Adam update to
+// every trainable parameter. Inference
 // runs the eval graph forward only. Data loading is not timed (PyTorch's reference script
 // times the same loop on tensors it made beforehand).
 package benchrun
@@ -27,7 +28,7 @@ type Model struct {
 	m    *nn.Model
 	opt  train.Optimizer
 	rng  *rand.Rand
-	step uint64
+	step int
 }
 
 // New builds and initializes the zoo model name with a fixed seed.
@@ -67,24 +68,12 @@ func (b *Model) NewBatch(n int) *Batch {
 	return &Batch{X: tensor.New(tensor.WithShape(shape...), tensor.WithBacking(x)), Labels: labels}
 }
 
-// TrainStep runs one forward and backward pass on batch and one Adam step.
+// TrainStep runs [train.Step] (what Fit runs per batch, loss check included) on batch
+// with Adam at learning rate 1e-3.
 func (b *Model) TrainStep(batch *Batch) error {
-	n := len(batch.Labels)
-	gr, err := b.m.Compile(n, nn.Train)
-	if err != nil {
-		return err
-	}
-	gr.SetStep(b.step)
+	_, err := train.Step(b.m, batch.X, batch.Labels, b.opt, 1e-3, b.step)
 	b.step++
-	if err := gr.Run(batch.X, batch.Labels); err != nil {
-		return err
-	}
-	params := gr.GradParams()
-	grads := make([]*tensor.Dense, len(params))
-	for i, p := range params {
-		grads[i] = gr.Grad(p.Name)
-	}
-	return b.opt.Step(params, grads, 1e-3)
+	return err
 }
 
 // Infer runs the eval graph forward on batch's images.

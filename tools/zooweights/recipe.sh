@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 go build -o /tmp/convgraph-recipe ./cmd/convgraph
 models=("$@")
-[ ${#models[@]} -gt 0 ] || models=(fashion-cnn alexnet-small resnet-small)
+[ ${#models[@]} -gt 0 ] || models=(fashion-cnn alexnet-small resnet-small mobilenet-small)
 for m in "${models[@]}"; do
   polish=() # a last few epochs on the unaugmented images at a low learning rate
   case "$m" in
