@@ -44,6 +44,15 @@
 // the lowest trainable layer is built. A frozen BatchNorm runs in inference mode in
 // training graphs too (Keras's rule).
 //
+// # Raw inputs
+//
+// A model stores the preprocessing it expects of raw images ([Model.Preprocessing], a
+// preprocess.Config: scaling, input size and channels, resize rule, the training images'
+// background) in its [Spec], so checkpoints and JSON specs carry it.
+// [Model.PredictImages], [Model.PredictEncoded] and [Model.PredictFiles] (and the same
+// methods of a [Predictor]) apply it to image.Images, PNG/JPEG bytes and files, and
+// report per image what it did (an image on the opposite background is inverted).
+//
 // # Concurrency
 //
 // A [Graph] is for one goroutine at a time. [Model.Compile] is safe from any goroutine;

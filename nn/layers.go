@@ -242,6 +242,7 @@ func init() {
 		"UpSampling2D":       upsampleKind,
 		"Conv2DTranspose":    convTransposeKind,
 		"PReLU":              preluKind,
+		"Resizing":           resizingKind,
 		"Concatenate":        concatenateKind,
 		"Multiply":           multiplyKind,
 		"Average":            averageKind,

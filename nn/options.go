@@ -81,6 +81,8 @@ type Config struct {
 	// Groups is a Conv2D's number of channel groups (default 1; see [Groups]).
 	Groups      int  `json:"groups,omitempty"`
 	SharedAlpha bool `json:"shared_alpha,omitempty"` // PReLU: one slope for all channels
+	Height      int  `json:"height,omitempty"`       // Resizing
+	Width       int  `json:"width,omitempty"`        // Resizing
 	optionsUsed []string
 }
 

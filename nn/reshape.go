@@ -178,6 +178,12 @@ func describeMore(kind string, c Config) []string {
 		return out
 	case "Reshape":
 		return []string{strings.Trim(fmt.Sprint(c.TargetShape), "[]")}
+	case "Resizing":
+		mode := Bilinear
+		if c.Interpolation == Nearest {
+			mode = Nearest
+		}
+		return []string{fmt.Sprintf("%dx%d", c.Height, c.Width), string(mode)}
 	case "PReLU":
 		if c.SharedAlpha {
 			return []string{"shared"}

@@ -37,8 +37,8 @@ func Size(h, w int) Option {
 	})
 }
 
-// Interpolation sets how [UpSampling2D] fills in cells: [Nearest] (the default) or
-// [Bilinear].
+// Interpolation sets how [UpSampling2D] and [Resizing] fill in cells: [Nearest] (the
+// default of UpSampling2D) or [Bilinear] (the default of Resizing).
 func Interpolation(m InterpolationMode) Option {
 	return opt("Interpolation", func(c *Config) error {
 		if m != Nearest && m != Bilinear {

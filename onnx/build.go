@@ -127,6 +127,11 @@ func (l *layer) nnLayer(local string) *nn.Layer {
 		}
 		act()
 		return nn.Conv2DTranspose(l.filters, l.kernel[0], opts...)
+	case "Resizing":
+		if !l.bilinear {
+			opts = append(opts, nn.Interpolation(nn.Nearest))
+		}
+		return nn.Resizing(l.size[0], l.size[1], opts...)
 	case "UpSampling2D":
 		opts = append(opts, nn.Size(l.size[0], l.size[1]))
 		if l.bilinear {

@@ -359,6 +359,18 @@ func (e *exporter) layer(ls nn.LayerSpec, info nn.LayerInfo, ins []string, inSha
 		}
 		return e.add("Resize", name, name, []string{ins[0], "", scales}, attrString("mode", "nearest"),
 			attrString("coordinate_transformation_mode", "asymmetric"), attrString("nearest_mode", "floor")), nil
+	case "Resizing":
+		// Resize takes sizes of all four axes: the batch and channels from the input's
+		// Shape (the batch is symbolic), then the height and width.
+		shape := e.add("Shape", name+"/shape", name+"/shape", []string{ins[0]})
+		nc := e.add("Slice", name+"/nc", name+"/nc", []string{shape, e.ints(name+"/nc_starts", 0), e.ints(name+"/nc_ends", 2)})
+		sizes := e.add("Concat", name+"/sizes", name+"/sizes", []string{nc, e.ints(name+"/hw", c.Height, c.Width)}, attrInt("axis", 0))
+		if c.Interpolation == nn.Nearest {
+			return e.add("Resize", name, name, []string{ins[0], "", "", sizes}, attrString("mode", "nearest"),
+				attrString("coordinate_transformation_mode", "asymmetric"), attrString("nearest_mode", "floor")), nil
+		}
+		return e.add("Resize", name, name, []string{ins[0], "", "", sizes}, attrString("mode", "linear"),
+			attrString("coordinate_transformation_mode", "half_pixel")), nil
 	case "Dense":
 		args := []string{ins[0], param("kernel")}
 		if hasParam("bias") {

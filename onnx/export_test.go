@@ -191,6 +191,8 @@ func modernLayers(t testing.TB) *nn.Model {
 	x = b.Apply(nn.Conv2D(8, 3, nn.Strides(4)), x)
 	x = b.Apply(nn.UpSampling2D(2, nn.Size(2, 1)), x)
 	x = b.Apply(nn.UpSampling2D(1, nn.Size(1, 2), nn.Interpolation(nn.Bilinear)), x)
+	x = b.Apply(nn.Resizing(11, 13), x)
+	x = b.Apply(nn.Resizing(9, 17, nn.Interpolation(nn.Nearest)), x)
 	x = b.Apply(nn.Conv2D(8, 3, nn.Strides(2, 2)), x)
 	x = b.Apply(nn.PReLU(), x)
 	y := b.Apply(nn.Conv2D(8, 1, nn.Activation(nn.ELU), nn.Alpha(0.7)), x)
@@ -246,7 +248,10 @@ func TestExportModernLayersRunInONNXRuntime(t *testing.T) {
 		nn.Conv2DTranspose(4, 2, nn.Strides(3, 2), nn.Dilation(2), nn.ExplicitPadding(1, 0, 2, 1), nn.Activation(nn.Tanh)),
 		nn.Conv2DTranspose(3, 1, nn.Strides(2), nn.Padding(nn.Same)),
 		nn.UpSampling2D(2, nn.Interpolation(nn.Bilinear)),
-		nn.UpSampling2D(1, nn.Size(2, 3)))
+		nn.UpSampling2D(1, nn.Size(2, 3)),
+		nn.Resizing(101, 77),
+		nn.Resizing(67, 93, nn.Interpolation(nn.Nearest)),
+		nn.Resizing(45, 31, nn.Interpolation(nn.Nearest)))
 	if err != nil {
 		t.Fatal(err)
 	}

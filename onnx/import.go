@@ -1774,8 +1774,17 @@ func (im *importer) resize(n *pb.NodeProto, a attrs, ins []*value) ([]*value, er
 		if err != nil {
 			return nil, err
 		}
-		sizes, err := c.ints()
-		if err != nil {
+		// The batch's size may come from the input's Shape (it is any size): the
+		// resize keeps it.
+		var sizes []int64
+		if c.isInt && len(c.batch) == len(c.i) && len(c.i) > 0 && c.batch[0] {
+			sizes = append([]int64{1}, c.i[1:]...)
+			for _, b := range c.batch[1:] {
+				if b {
+					return nil, errors.New("sizes: the batch size appears off the first axis")
+				}
+			}
+		} else if sizes, err = c.ints(); err != nil {
 			return nil, err
 		}
 		d := x.dims()
@@ -1797,14 +1806,28 @@ func (im *importer) resize(n *pb.NodeProto, a attrs, ins []*value) ([]*value, er
 		factors = c.floats()
 	}
 	if len(factors) != 4 || factors[0] != 1 || factors[1] != 1 {
-		return nil, errors.Errorf("scales %v: convgraph enlarges height and width only", factors)
+		return nil, errors.Errorf("scales %v: convgraph resizes height and width only", factors)
 	}
-	var size [2]int
+	// Whole factors are UpSampling2D; any other ratio is Resizing to the output size,
+	// whose coordinates (o*in/out) are ONNX's (o/scale) when in*scale is that size.
+	var size, out [2]int
+	whole := true
 	for i, f := range factors[2:] {
-		if f != math.Trunc(f) || f < 1 || f > 1<<10 {
-			return nil, errors.Errorf("scale %v: convgraph enlarges by whole factors", f)
+		in := x.shape[i]
+		o := float64(float32(in) * float32(f)) // ONNX: floor(in * scale), in float32
+		if !(f > 0) || o > 1<<16 || o < 1 {
+			return nil, errors.Errorf("scale %v of %d cells: convgraph resizes to 1 to 65536 cells", f, in)
 		}
-		size[i] = int(f)
+		out[i] = int(math.Floor(o))
+		if math.Abs(o-math.Round(o)) > 1e-3 {
+			return nil, errors.Errorf("scale %v of %d cells gives %.4g, not a whole size: convgraph resizes to whole sizes (give sizes, or F.interpolate(size=...))", f, in, o)
+		}
+		out[i] = int(math.Round(o))
+		if f != math.Trunc(f) || f < 1 {
+			whole = false
+		} else {
+			size[i] = int(f)
+		}
 	}
 	mode := a.str("mode", "nearest")
 	ctm := a.str("coordinate_transformation_mode", "half_pixel")
@@ -1824,6 +1847,14 @@ func (im *importer) resize(n *pb.NodeProto, a attrs, ins []*value) ([]*value, er
 		bilinear = true
 	default:
 		return nil, errors.Errorf("mode %q: convgraph has nearest and bilinear", mode)
+	}
+	if !whole {
+		if bilinear && ctm == "pytorch_half_pixel" && (out[0] == 1 || out[1] == 1) {
+			return nil, errors.New("pytorch_half_pixel coordinates to a size of 1: convgraph's bilinear resizing uses half_pixel")
+		}
+		l := im.newLayer(n, "Resizing", x)
+		l.size, l.bilinear = out, bilinear
+		return im.output(l, vImage, nn.Shape{out[0], out[1], x.shape[2]}), nil
 	}
 	l := im.newLayer(n, "UpSampling2D", x)
 	l.size, l.bilinear = size, bilinear

@@ -64,7 +64,7 @@ func nhwc(x []float64, shape []int) ([]float32, []int) {
 }
 
 func TestImportPyTorchModels(t *testing.T) {
-	for _, name := range []string{"course_cnn", "resnet20", "resnet20_fused", "mobilenet", "mixed", "tiny", "modern", "resnext", "prelu", "prelu_channels"} {
+	for _, name := range []string{"course_cnn", "resnet20", "resnet20_fused", "mobilenet", "mixed", "tiny", "modern", "resnext", "prelu", "prelu_channels", "resize"} {
 		t.Run(name, func(t *testing.T) {
 			m, info, c := loadTorch(t, name)
 			if info.InputLayout != "NCHW" || info.Opset != 13 || !strings.HasPrefix(info.Producer, "pytorch") {

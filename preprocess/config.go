@@ -1,7 +1,9 @@
 package preprocess
 
 import (
+	"fmt"
 	"math"
+	"strings"
 
 	"github.com/pkg/errors"
 )
@@ -172,12 +174,37 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// String describes the config in one line, as `convgraph summary` prints it:
+// "28x28 gray, fit with trim, pixels / 255, dark background".
+func (c Config) String() string {
+	scale := fmt.Sprintf("pixels * %g + %g", c.Scale, c.Offset)
+	if c.Scale == 0 || c.Scale == 1.0/255 && c.Offset == 0 {
+		scale = "pixels / 255"
+	}
+	if c.Mean != nil {
+		scale += fmt.Sprintf(", then (v - mean %v) / std %v per channel", c.Mean, c.Std)
+	}
+	if !c.IsImage() {
+		return "vector input, " + strings.Replace(scale, "pixels", "values", 1)
+	}
+	channels := map[int]string{1: "gray", 3: "RGB", 4: "RGBA"}[c.Channels]
+	resize := string(c.Resize)
+	if resize == "" {
+		resize = string(Fit)
+	}
+	if c.Trim {
+		resize += " with trim"
+	}
+	return fmt.Sprintf("%dx%d %s, %s, %s, %s background", c.Height, c.Width, channels, resize, scale, c.Background)
+}
+
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // Normalize writes the model inputs of pixel bytes src (Channels per pixel, or any
 // values for a vector model) to dst: Scale·p + Offset, then the per-channel mean and std.
 // It computes in float32, as convgraph's data pipeline does, so an image read here gives
-// the training batches' bits. It panics if len(dst) < len(src).
+// the training batches' bits. It panics if len(dst) < len(src), or Std is shorter than Mean (a config that fails
+// [Config.Validate]).
 func (c Config) Normalize(dst []float32, src []uint8) {
 	scale, offset := float32(c.Scale), float32(c.Offset)
 	if scale == 0 {
@@ -191,6 +218,11 @@ func (c Config) Normalize(dst []float32, src []uint8) {
 		return
 	}
 	ch := len(c.Mean)
+	if ch == 0 {
+		c.Mean = nil
+		c.Normalize(dst, src)
+		return
+	}
 	for i, p := range src {
 		k := i % ch
 		dst[i] = (scale*float32(p) + offset - float32(c.Mean[k])) / float32(c.Std[k])

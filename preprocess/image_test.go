@@ -42,6 +42,14 @@ func gray28(t *testing.T) Config {
 
 func encode(t *testing.T, img image.Image, format string) []byte {
 	t.Helper()
+	b := encodeBytes(img, format)
+	if b == nil {
+		t.Fatalf("cannot encode a %s", format)
+	}
+	return b
+}
+
+func encodeBytes(img image.Image, format string) []byte {
 	var b bytes.Buffer
 	var err error
 	if format == "jpeg" {
@@ -50,7 +58,7 @@ func encode(t *testing.T, img image.Image, format string) []byte {
 		err = png.Encode(&b, img)
 	}
 	if err != nil {
-		t.Fatal(err)
+		return nil
 	}
 	return b.Bytes()
 }
@@ -297,5 +305,17 @@ func TestTrim(t *testing.T) {
 	small := product(28, 28, color.Black, color.White)
 	if px := c.Pixels(small); px[0] != 0 {
 		t.Errorf("a 28x28 image was trimmed: corner %d", px[0])
+	}
+}
+
+func TestString(t *testing.T) {
+	c := gray28(t)
+	c.Trim = true
+	if got, want := c.String(), "28x28 gray, fit with trim, pixels / 255, dark background"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+	rgb, _ := Config{Mean: []float64{0.5, 0.5, 0.5}, Std: []float64{0.2, 0.2, 0.2}, Resize: Stretch}.ForInput([]int{32, 32, 3})
+	if got, want := rgb.String(), "32x32 RGB, stretch, pixels / 255, then (v - mean [0.5 0.5 0.5]) / std [0.2 0.2 0.2] per channel, unknown background"; got != want {
+		t.Errorf("%q, want %q", got, want)
 	}
 }

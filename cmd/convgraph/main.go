@@ -131,7 +131,7 @@ func newSummary() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprint(c.OutOrStdout(), m.Summary())
+			_, err = fmt.Fprintf(c.OutOrStdout(), "%sPreprocessing: %s\n", m.Summary(), m.Preprocessing())
 			return err
 		},
 	}

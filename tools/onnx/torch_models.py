@@ -41,6 +41,9 @@ and inputs, then rounded). The models are written the way PyTorch users write th
 - prelu: a convolution and nn.PReLU() (one slope shared by every channel).
 - prelu_channels: PReLUs with a slope per channel of an image (nn.PReLU(8), exported as
   a [8, 1, 1] slope) and per feature of a vector (nn.PReLU(16)).
+- resize: F.interpolate to sizes that are not whole multiples (bilinear with
+  align_corners=False, and nearest, enlarging and shrinking) and by a scale factor of 1.5
+  on an even size.
 - instance_norm: an InstanceNorm2d, which convgraph has no layer for: the error tests'
   example.
 
@@ -275,6 +278,21 @@ class PReLUChannels(nn.Module):
         return self.head(self.fc_act(self.fc(torch.flatten(x, 1))))
 
 
+class Resize(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 6 * 5, 5)
+
+    def forward(self, x):
+        x = F.interpolate(F.relu(self.conv(x)), size=(12, 14), mode="bilinear", align_corners=False)
+        x = F.interpolate(x, scale_factor=1.5, mode="bilinear", align_corners=False)
+        x = F.interpolate(self.conv2(x), size=(9, 7), mode="nearest")
+        x = F.interpolate(x, size=(6, 5), mode="bilinear", align_corners=False)
+        return self.fc(torch.flatten(x, 1))
+
+
 class WithInstanceNorm(nn.Module):
     def __init__(self):
         super().__init__()
@@ -389,6 +407,8 @@ def main():
     write("prelu_channels", m, (3, 8, 8))
     torch.manual_seed(11)
     write("instance_norm", WithInstanceNorm(), (1, 6, 6))
+    torch.manual_seed(12)
+    write("resize", Resize(), (3, 8, 6))
 
 
 if __name__ == "__main__":

@@ -1244,6 +1244,38 @@ CASES += [
 ]
 
 
+def resize_case(name, x, out, mode):
+    """Resizing to any size: F.interpolate(size=out), nearest (floor(o*in/out)) or bilinear
+    with align_corners=False (half-pixel centres)."""
+    kw = {"align_corners": False} if mode == "bilinear" else {}
+    unary_case(name, "resize2d", {"out": list(out), "interpolation": mode},
+               lambda t: F.interpolate(t, size=tuple(out), mode=mode, **kw), x)
+
+
+def c_resize_bilinear_up(name):
+    resize_case(name, randn(2, 3, 5, 4), (7, 9), "bilinear")
+
+
+def c_resize_bilinear_down(name):
+    resize_case(name, randn(1, 2, 9, 8), (6, 3), "bilinear")
+
+
+def c_resize_nearest_up(name):
+    resize_case(name, randn(2, 2, 5, 4), (7, 9), "nearest")
+
+
+def c_resize_nearest_down(name):
+    resize_case(name, randn(1, 2, 9, 8), (6, 3), "nearest")
+
+
+CASES += [
+    ("resize_bilinear_up", c_resize_bilinear_up),
+    ("resize_bilinear_down", c_resize_bilinear_down),
+    ("resize_nearest_up", c_resize_nearest_up),
+    ("resize_nearest_down", c_resize_nearest_down),
+]
+
+
 def main():
     if not os.path.exists(".git") or not os.path.isfile("go.mod"):
         sys.exit("run from the repository root: /usr/bin/python3 tools/parity/gen.py")
