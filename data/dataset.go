@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	"github.com/pkg/errors"
 )
@@ -197,6 +198,9 @@ func (d *Dataset) ValidationSplit(frac float64, seed uint64) (train, val *Datase
 	slices.Sort(ti)
 	slices.Sort(vi)
 	train, val = d.Subset(ti), d.Subset(vi)
-	train.Name, val.Name = d.Name+"/train", d.Name+"/validation"
+	// Split off a training set, the parts are that set's training and validation images:
+	// "fashion-mnist/train" gives "fashion-mnist/train" and "fashion-mnist/validation".
+	base := strings.TrimSuffix(d.Name, "/train")
+	train.Name, val.Name = base+"/train", base+"/validation"
 	return train, val, nil
 }

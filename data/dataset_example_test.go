@@ -79,8 +79,8 @@ func ExampleDataset_ValidationSplit() {
 	fmt.Println(val)
 	fmt.Println(val.ClassCounts())
 	// Output:
-	// fashion-mnist/train/train: 1800 images 28x28x1, 10 classes (SAMPLE)
-	// fashion-mnist/train/validation: 200 images 28x28x1, 10 classes (SAMPLE)
+	// fashion-mnist/train: 1800 images 28x28x1, 10 classes (SAMPLE)
+	// fashion-mnist/validation: 200 images 28x28x1, 10 classes (SAMPLE)
 	// [20 20 20 20 20 20 20 20 20 20]
 }
 

@@ -380,8 +380,8 @@ func (r *finetuneRun) fit(epoch, step int, state map[string][]float64, statePhas
 		if err := r.save(); err != nil {
 			return err
 		}
-		fmt.Fprintf(r.stderr, "\ninterrupted after %d steps; saved %s; continue with: %sconvgraph finetune --out %s --resume%s\n",
-			r.stepsDone, r.ckpt, r.dist.launcher(), f.out, r.dist.flag())
+		fmt.Fprintf(r.stderr, "\ninterrupted after %d steps; %s; continue with: %sconvgraph finetune --out %s --resume%s\n",
+			r.stepsDone, savedFiles(r.ckpt, "history.json", "history.csv"), r.dist.launcher(), f.out, r.dist.flag())
 		return interruptedError(signalled())
 	}
 	newOpt := func(phase int) (train.Optimizer, error) {
@@ -458,7 +458,7 @@ func (r *finetuneRun) fit(epoch, step int, state map[string][]float64, statePhas
 	if f.jsonOut {
 		return json.NewEncoder(r.stdout).Encode(res)
 	}
-	fmt.Fprintf(r.stderr, "saved %s\n", r.ckpt)
+	fmt.Fprintln(r.stderr, savedFiles(r.ckpt, "history.json", "history.csv"))
 	fmt.Fprintf(r.stdout, "test accuracy: %.4f\n", ev.Accuracy)
 	return nil
 }

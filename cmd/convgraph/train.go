@@ -377,8 +377,8 @@ func runTrain(c *cobra.Command, f trainFlags) (err error) {
 		if err := save(); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "\ninterrupted after %d steps; saved %s and %s; continue with: %sconvgraph train --out %s --resume --epochs %d%s\n",
-			stepsDone, ckpt, histPath, dist.launcher(), f.out, f.epochs, dist.flag())
+		fmt.Fprintf(stderr, "\ninterrupted after %d steps; %s; continue with: %sconvgraph train --out %s --resume --epochs %d%s\n",
+			stepsDone, savedFiles(ckpt, "history.json", "history.csv", "curves.png"), dist.launcher(), f.out, f.epochs, dist.flag())
 		return interruptedError(signalled())
 	case fitErr != nil:
 		// Keep the last good checkpoint (if any) untouched; report where training failed.
@@ -405,7 +405,7 @@ func runTrain(c *cobra.Command, f trainFlags) (err error) {
 	if f.jsonOut {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stderr, "saved %s, %s and %s\n", ckpt, histPath, filepath.Join(f.out, "curves.png"))
+	fmt.Fprintln(stderr, savedFiles(ckpt, "history.json", "history.csv", "curves.png"))
 	if res.Sample {
 		fmt.Fprintln(stderr, "NOTE: this accuracy is on the bundled sample's 500 test images, not the full test set.")
 	}
@@ -418,6 +418,15 @@ func lenOf(d *data.Dataset) int {
 		return 0
 	}
 	return d.Len()
+}
+
+// savedFiles says what a run wrote: "saved DIR/model.safetensors (with history.json, ...
+// beside it)", so a user sees every file and where it is.
+func savedFiles(ckpt string, beside ...string) string {
+	if len(beside) == 0 {
+		return "saved " + ckpt
+	}
+	return fmt.Sprintf("saved %s (with %s beside it)", ckpt, strings.Join(beside, ", "))
 }
 
 func writeHistory(dir string, h *train.History) error {
