@@ -150,3 +150,12 @@ func (op *dropoutOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	}
 	return G.Nodes{dx}, nil
 }
+
+// stateBytes is the memory the op keeps besides its output: the forward op's mask, one
+// bool per value.
+func (op *dropoutOp) stateBytes(n *G.Node) int64 {
+	if op.back {
+		return 0
+	}
+	return NodeBytes(n) / int64(n.Dtype().Size())
+}

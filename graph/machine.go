@@ -21,6 +21,8 @@ import (
 type Machine struct {
 	tm    G.VM
 	ops   []*baseOp           // every op of ours in the program, claimed before each run
+	own   []*G.Node           // the nodes of ops, as ops
+	other []*G.Node           // every op node of Gorgonia's (they allocate their outputs as they run)
 	bufs  map[*baseOp]*buffer // the buffer plan: absent ops keep their own output
 	stats BufferStats
 }
@@ -66,7 +68,9 @@ func NewMachine(g *G.ExprGraph, opts ...MachineOption) (*Machine, error) {
 	}
 	for _, n := range g.AllNodes() {
 		if bo, ok := n.Op().(interface{ base() *baseOp }); ok {
-			m.ops = append(m.ops, bo.base())
+			m.ops, m.own = append(m.ops, bo.base()), append(m.own, n)
+		} else if n.Op() != nil {
+			m.other = append(m.other, n)
 		}
 	}
 	if cfg.share {
@@ -92,6 +96,46 @@ func (m *Machine) claim() {
 			b.buf, b.view = buf, nil
 		}
 	}
+}
+
+// ValueBytes is the memory the values of the machine's ops take once it has run, worked
+// out from the compiled program and the nodes' shapes before anything is allocated (a
+// new machine holds no values): the buffers its ops share ([ShareBuffers]), the tensors
+// of the ops that keep their own, the state some ops keep (a max pool's winners, a
+// dropout mask), and the output of every op of Gorgonia's. Without a
+// buffer plan every op counts its own output. Inputs, parameters and the kernels'
+// scratch memory are not included.
+func (m *Machine) ValueBytes() int64 {
+	var total int64
+	if m.bufs != nil {
+		total = m.stats.SharedBytes + m.stats.OwnBytes
+	} else {
+		for _, n := range m.own {
+			total += NodeBytes(n)
+		}
+	}
+	for _, n := range m.other {
+		total += NodeBytes(n)
+	}
+	for _, n := range m.own {
+		if st, ok := n.Op().(interface{ stateBytes(*G.Node) int64 }); ok {
+			total += st.stateBytes(n)
+		}
+	}
+	return total
+}
+
+// NodeBytes is the size of n's value: its shape's values times its dtype's size (0 for
+// a scalar or a node whose shape or dtype is unknown).
+func NodeBytes(n *G.Node) int64 {
+	var b int64
+	Safely(func() error {
+		if s := n.Shape(); s.Dims() > 0 {
+			b = int64(s.TotalSize()) * int64(n.Dtype().Size())
+		}
+		return nil
+	})
+	return b
 }
 
 // Buffers describes the machine's buffer plan (see [ShareBuffers]).

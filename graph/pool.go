@@ -451,3 +451,12 @@ func (op *gmpOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	}
 	return G.Nodes{dx}, nil
 }
+
+// stateBytes is the memory the op keeps besides its output: the winners' indices (one
+// int32 per output value) when a gradient will read them.
+func (op *poolOp) stateBytes(n *G.Node) int64 {
+	if op.win == nil || !op.win.record {
+		return 0
+	}
+	return 4 * int64(op.p.N*op.p.C*op.p.OutH()*op.p.OutW())
+}

@@ -71,6 +71,7 @@ type Graph struct {
 	pinned         bool               // masks stay at step: see PinStep
 	layerOf        map[*G.Node]string // the layer that built each forward node (for DOT)
 	pool           *graphPool         // the pool that lent it (Model.Acquire), or nil
+	mem            GraphMemory        // what it needs when it runs, worked out before
 }
 
 // fixedDropoutMasks makes dropout reuse its first mask (for whole-model gradient checks).
@@ -177,14 +178,20 @@ func (a *applier) activate(x *G.Node, fn ActivationFn, alpha float64) (*G.Node, 
 // compile builds a graph; withGrads adds the gradient nodes (off only for gradient checks,
 // which differentiate the graph themselves).
 func (m *Model) compile(batch int, mode Mode, withGrads bool) (gr *Graph, err error) {
-	// Before anything is allocated: the graph's buffers against the memory budget.
-	if err := m.CheckMemory(batch, mode); err != nil {
+	// Building allocates the input and target tensors; compiling allocates no values.
+	// The graph's whole need, from its nodes and program, is checked against the memory
+	// budget after compiling, before the first run allocates anything.
+	if err := m.checkFedMemory(batch, mode); err != nil {
 		return nil, err
 	}
 	gr = &Graph{model: m, batch: batch, mode: mode, g: G.NewGraph(), params: map[string]*G.Node{},
 		layerOf: map[*G.Node]string{}}
 	err = graph.Safely(func() error { return m.build(gr, withGrads) })
 	if err != nil {
+		return nil, err
+	}
+	gr.mem = gr.graphMemory()
+	if err := gr.checkGraphMemory(); err != nil {
 		return nil, err
 	}
 	return gr, nil
@@ -271,9 +278,7 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 			}
 			return errors.Errorf("nn: model %q: training needs a loss on at least one output (SetLoss)", m.name)
 		}
-		var err error
-		gr.machine, err = graph.NewMachine(gr.g.SubgraphRoots(roots...), graph.ShareBuffers(gr.kept()...))
-		return errors.Wrapf(err, "nn: model %q", m.name)
+		return gr.newMachine(roots)
 	}
 	gr.logits = gr.output
 	if l := logitsOf[m.output]; l != nil {
@@ -328,8 +333,20 @@ func (m *Model) build(gr *Graph, withGrads bool) error {
 		roots = append(roots, gr.grads...)
 	}
 	// Compile only what the outputs need: no backward ops below the lowest trainable layer.
-	gr.machine, err = graph.NewMachine(gr.g.SubgraphRoots(roots...), graph.ShareBuffers(gr.kept()...))
-	return errors.Wrapf(err, "nn: model %q", m.name)
+	return gr.newMachine(roots)
+}
+
+// newMachine compiles the subgraph that roots need, if it has at most maxGraphNodes
+// nodes: Gorgonia's code generator takes time quadratic in them (see maxGraphNodes).
+func (gr *Graph) newMachine(roots G.Nodes) error {
+	sub := gr.g.SubgraphRoots(roots...)
+	if n := len(sub.AllNodes()); n > maxGraphNodes {
+		return errors.Errorf("nn: model %q: the %s graph at batch %d has %d nodes, more than the limit of %d (compiling takes time quadratic in them)",
+			gr.model.name, modeName(gr.mode), gr.batch, n, maxGraphNodes)
+	}
+	var err error
+	gr.machine, err = graph.NewMachine(sub, graph.ShareBuffers(gr.kept()...))
+	return errors.Wrapf(err, "nn: model %q", gr.model.name)
 }
 
 func scalarOf(dt tensor.Dtype, v float64) any {

@@ -17,10 +17,15 @@ var (
 	// image with 64 channels is 3.2 million values; its 3x3 im2col, 29 million).
 	maxExampleValues = 1 << 26
 	// maxLayers bounds a model's layers (ResNet-152 has about 520 with its batch
-	// normalisations, activations and adds): compiling is quadratic in the graph's nodes
-	// (Gorgonia's code generator), and a chain of Dense+ReLU layers took 5.6 s to compile
-	// for training at 1,000 layers and 20.5 s at 2,000 on a 2-core machine.
+	// normalisations, activations and adds), so that a crafted spec cannot make a graph
+	// too large to compile; maxGraphNodes is the bound that holds compile time.
 	maxLayers = 1024
+	// maxGraphNodes bounds the nodes of a compiled graph (forward and backward): Gorgonia
+	// 0.9.18's code generator is quadratic in them (codegenerator.insertFree scans every
+	// node's register for each value an instruction reads; docs/reliability.md), and
+	// 16,384 nodes compile in about 4 s of CPU. A chain of 1,024 Dense+ReLU layers has
+	// 9,200 nodes in training.
+	maxGraphNodes = 1 << 14
 	// maxFanIn bounds one layer's inputs (an Add or Concatenate): a crafted Add of
 	// 200,000 inputs took minutes to compile.
 	maxFanIn = 1024

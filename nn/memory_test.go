@@ -2,11 +2,15 @@ package nn_test
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
+	"gorgonia.org/tensor"
+
 	"github.com/convgraph/convgraph/internal/limits"
 	"github.com/convgraph/convgraph/nn"
+	"github.com/convgraph/convgraph/zoo"
 )
 
 // Compiling checks the graph's memory against the budget before anything is allocated:
@@ -31,8 +35,15 @@ func TestCompileChecksTheMemoryBudget(t *testing.T) {
 		func() error { _, err := m.Compile(256, nn.Eval); return err },
 		func() error { _, err := m.Compile(8, nn.Train); return err },
 		func() error { _, err := m.Acquire(256); return err },
+		func() error { _, err := m.Compile(1<<40, nn.Eval); return err },
 	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		err := compile()
+		runtime.ReadMemStats(&after)
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 8<<20 {
+			t.Errorf("%v: allocated %d bytes before refusing", err, grew)
+		}
 		var me *limits.MemoryError
 		if !errors.As(err, &me) || !strings.Contains(err.Error(), `nn: model "pad" at batch`) || !strings.Contains(err.Error(), `layer "conv2d" (Conv2D) needs the most`) {
 			t.Errorf("got %v", err)
@@ -69,5 +80,60 @@ func TestGraphSizeLimits(t *testing.T) {
 	y := b.Apply(nn.Add(), ins...)
 	if _, err := b.Model(y); err == nil || !strings.Contains(err.Error(), "2000 inputs: more than the limit of 1024") {
 		t.Errorf("an Add of 2,000 inputs: %v", err)
+	}
+}
+
+// The memory a compiled graph says it needs (Graph.Memory, from its nodes and program)
+// is checked against what compiling and one run really add to the heap, for zoo models
+// at a few batch sizes in both modes: the estimate (without the optimizer's state, since
+// no optimizer runs) must be between 0.9 and 2.5 times the heap the graph holds after the
+// run (its buffers, own tensors and inputs, the kernels' pooled scratch). It counts each
+// convolution's workspace once per core, which the kernels do not always all use.
+func TestGraphMemoryMatchesTheHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles and runs several zoo models")
+	}
+	const low, high = 0.9, 2.5 // the estimate is between low and high times the heap held
+	for _, c := range []struct {
+		model string
+		batch int
+		mode  nn.Mode
+	}{
+		{"fashion-cnn", 32, nn.Train}, {"fashion-cnn", 128, nn.Eval}, {"fashion-cnn", 64, nn.Train},
+		{"resnet-small", 16, nn.Train}, {"resnet-small", 64, nn.Eval},
+		{"mlp", 256, nn.Train}, {"mobilenet-small", 32, nn.Train},
+	} {
+		m, err := zoo.New(c.model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := m.InputShape()
+		x := tensor.New(tensor.WithShape(append([]int{c.batch}, in...)...), tensor.Of(tensor.Float32))
+		labels := make([]int, c.batch)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		gr, err := m.Compile(c.batch, c.mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := gr.Run(x, labels); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		gm := gr.Memory()
+		runtime.KeepAlive(gr)
+		held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+		est := gm.Bytes - gm.Optimizer // no optimizer ran
+		t.Logf("%s batch %d %v: estimate %s (values %s, inputs %s, workspace %s, optimizer %s; %q needs the most, %s), heap held %s, allocated %s",
+			c.model, c.batch, c.mode, limits.FormatBytes(gm.Bytes), limits.FormatBytes(gm.Values), limits.FormatBytes(gm.Inputs),
+			limits.FormatBytes(gm.Workspace), limits.FormatBytes(gm.Optimizer), gm.Layer, limits.FormatBytes(gm.LayerBytes),
+			limits.FormatBytes(held), limits.FormatBytes(int64(after.TotalAlloc-before.TotalAlloc)))
+		if r := float64(est) / float64(held); r < low || r > high {
+			t.Errorf("%s batch %d %v: estimate %s (without the optimizer), heap held %s: %.2f times, not within [%v, %v]", c.model, c.batch, c.mode,
+				limits.FormatBytes(est), limits.FormatBytes(held), r, low, high)
+		}
 	}
 }

@@ -210,7 +210,7 @@ func TestHostileInput(t *testing.T) {
 		v["batch_normalization/moving_variance"] = filled(t, v["batch_normalization/moving_variance"].Shape(), -1)
 	}))
 	// A 1 KB checkpoint whose padding makes an 8192x8192 map: within the per-example
-	// limit, 64 GiB at eval's batch of 256.
+	// limit, 128.5 GiB at eval's batch of 256 (two 64 GiB maps are alive at once).
 	pad, err := nn.Sequential("pad", nn.Input(28, 28, 1), nn.Conv2D(1, 1, nn.ExplicitPadding(4082, 4082, 4082, 4082)),
 		nn.GlobalAvgPool2D(), nn.Dense(10, nn.Activation(nn.Softmax)))
 	saveModel(t, at("pad8192.safetensors"), pad, err)
@@ -263,7 +263,7 @@ func TestHostileInput(t *testing.T) {
 		{"image too large", []string{"train", "--dataset", at("thinimg"), "--out", out("e")}, 1, "too large to resize"},
 		{"image too large", []string{"finetune", "--from", "fashion-cnn", "--dataset", at("thinimg"), "--out", out("f")}, 1, "too large to resize"},
 		{"decompression bomb", []string{"train", "--data-dir", at("bomb"), "--memory-limit", "128MiB", "--out", out("g")}, 1, "more than the limit of 128.0 MiB"},
-		{"memory budget", []string{"eval", "--checkpoint", at("pad8192.safetensors"), "--dataset", "sample"}, 1, `model "pad" at batch 256 (inference) needs 64.5 GiB of memory, more than the limit of 1.0 GiB ($CONVGRAPH_MEMORY_LIMIT); layer "conv2d" (Conv2D) needs the most`},
+		{"memory budget", []string{"eval", "--checkpoint", at("pad8192.safetensors"), "--dataset", "sample"}, 1, `model "pad" at batch 256 (inference) needs 128.5 GiB of memory, more than the limit of 1.0 GiB ($CONVGRAPH_MEMORY_LIMIT); layer "conv2d" (Conv2D) needs the most`},
 		{"memory budget", []string{"bench", "--batch", "1000000000"}, 1, `model "fashion-cnn" at batch 1000000000 (training) needs`},
 		{"memory budget", []string{"bench", "--infer-batch", "1000000000"}, 1, "at batch 1000000000 (inference) needs"},
 		{"memory budget", []string{"dot", "--model", "resnet-small", "--view", "ops", "--batch", "1000000000", "-o", out("k.dot")}, 1, `model "resnet-small" at batch 1000000000 (training) needs`},

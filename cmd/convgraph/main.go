@@ -54,7 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // libraryPrefixes are the packages whose errors start with their own name ("train:
 // checkpoint ..."): on the command line, the command that failed is named instead, so that
 // eval's error does not read as if train had failed.
-var libraryPrefixes = []string{"train", "nn", "graph", "data", "zoo", "onnx", "serve", "dotrender", "mpi", "kernels"}
+var libraryPrefixes = []string{"train", "nn", "preprocess", "graph", "data", "zoo", "onnx", "serve", "dotrender", "mpi", "kernels"}
 
 // commandPrefix replaces a library package's prefix at the start of msg with the name of
 // the command that ran ("viz filters: checkpoint ..."), and drops the prefixes of library
