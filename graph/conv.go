@@ -110,11 +110,7 @@ func convString(p kernels.Conv2DParams) string {
 
 func (op *conv2dOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 	defer recoverOp(op, &err)
-	x, err := denseArg(op, vs, 0)
-	if err != nil {
-		return nil, err
-	}
-	w, err := denseArg(op, vs, 1)
+	x, w, err := denseArgs2(op, vs)
 	if err != nil {
 		return nil, err
 	}
@@ -163,11 +159,7 @@ func (op *conv2dBackInputOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 
 func (op *conv2dBackInputOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 	defer recoverOp(op, &err)
-	w, err := denseArg(op, vs, 0)
-	if err != nil {
-		return nil, err
-	}
-	dy, err := denseArg(op, vs, 1)
+	w, dy, err := denseArgs2(op, vs)
 	if err != nil {
 		return nil, err
 	}
@@ -202,11 +194,7 @@ func (op *conv2dBackKernelOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 
 func (op *conv2dBackKernelOp) Do(vs ...G.Value) (retVal G.Value, err error) {
 	defer recoverOp(op, &err)
-	x, err := denseArg(op, vs, 0)
-	if err != nil {
-		return nil, err
-	}
-	dy, err := denseArg(op, vs, 1)
+	x, dy, err := denseArgs2(op, vs)
 	if err != nil {
 		return nil, err
 	}

@@ -81,26 +81,14 @@ func TestGroupedConv2DErrors(t *testing.T) {
 
 func init() {
 	parityOps["grouped_conv2d"] = func(in *parityInputs, p parityParams) (*G.Node, *graph.BatchNormStats, error) {
-		sh, sw, err := parityPair("strides", p.Strides)
-		if err != nil {
-			return nil, nil, err
-		}
-		dh, dw, err := parityPair("dilation", p.Dilation)
-		if err != nil {
-			return nil, nil, err
-		}
-		pad, err := parityPad(p.Pad)
-		if err != nil {
-			return nil, nil, err
-		}
-		n, err := in.get("x", "w")
+		n, c, err := parityConv(in, p)
 		if err != nil {
 			return nil, nil, err
 		}
 		if ws := n[1].Shape(); p.Groups < 2 || ws[0] != p.Filters || len(p.Kernel) != 2 || ws[2] != p.Kernel[0] || ws[3] != p.Kernel[1] {
 			return nil, nil, errors.Errorf("kernel shape %v does not match filters %d, groups %d, kernel %v", ws, p.Filters, p.Groups, p.Kernel)
 		}
-		y, err := graph.GroupedConv2D(n[0], n[1], p.Groups, graph.Conv2DConfig{StrideH: sh, StrideW: sw, DilationH: dh, DilationW: dw, Pad: pad})
+		y, err := graph.GroupedConv2D(n[0], n[1], p.Groups, c)
 		if err != nil || parityBool(p.UseBias, false) {
 			return y, nil, err
 		}

@@ -135,11 +135,7 @@ func init() {
 	}
 	parityOps["global_maxpool2d"] = parityUnary(graph.GlobalMaxPool2D)
 	parityOps["conv2d_transpose"] = func(in *parityInputs, p parityParams) (*G.Node, *graph.BatchNormStats, error) {
-		sh, sw, err := parityPair("strides", p.Strides)
-		if err != nil {
-			return nil, nil, err
-		}
-		dh, dw, err := parityPair("dilation", p.Dilation)
+		n, c, err := parityConv(in, p)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -147,19 +143,11 @@ func init() {
 		if err != nil {
 			return nil, nil, err
 		}
-		pad, err := parityPad(p.Pad)
-		if err != nil {
-			return nil, nil, err
-		}
-		n, err := in.get("x", "w")
-		if err != nil {
-			return nil, nil, err
-		}
 		if ws := n[1].Shape(); ws[1] != p.Filters || len(p.Kernel) != 2 || ws[2] != p.Kernel[0] || ws[3] != p.Kernel[1] {
 			return nil, nil, errors.Errorf("kernel shape %v does not match filters %d, kernel %v", ws, p.Filters, p.Kernel)
 		}
-		y, err := graph.Conv2DTranspose(n[0], n[1], graph.Conv2DTransposeConfig{StrideH: sh, StrideW: sw,
-			DilationH: dh, DilationW: dw, Pad: pad, OutH: oh, OutW: ow})
+		y, err := graph.Conv2DTranspose(n[0], n[1], graph.Conv2DTransposeConfig{StrideH: c.StrideH, StrideW: c.StrideW,
+			DilationH: c.DilationH, DilationW: c.DilationW, Pad: c.Pad, OutH: oh, OutW: ow})
 		if err != nil || parityBool(p.UseBias, false) {
 			return y, nil, err
 		}
@@ -183,26 +171,14 @@ func init() {
 		})(in, p)
 	}
 	parityOps["depthwise_conv2d"] = func(in *parityInputs, p parityParams) (*G.Node, *graph.BatchNormStats, error) {
-		sh, sw, err := parityPair("strides", p.Strides)
-		if err != nil {
-			return nil, nil, err
-		}
-		dh, dw, err := parityPair("dilation", p.Dilation)
-		if err != nil {
-			return nil, nil, err
-		}
-		pad, err := parityPad(p.Pad)
-		if err != nil {
-			return nil, nil, err
-		}
-		n, err := in.get("x", "w")
+		n, c, err := parityConv(in, p)
 		if err != nil {
 			return nil, nil, err
 		}
 		if ws := n[1].Shape(); ws[0] != n[0].Shape()[1]*p.DepthMultiplier || len(p.Kernel) != 2 || ws[2] != p.Kernel[0] || ws[3] != p.Kernel[1] {
 			return nil, nil, errors.Errorf("kernel shape %v does not match depth multiplier %d, kernel %v", ws, p.DepthMultiplier, p.Kernel)
 		}
-		y, err := graph.DepthwiseConv2D(n[0], n[1], graph.Conv2DConfig{StrideH: sh, StrideW: sw, DilationH: dh, DilationW: dw, Pad: pad})
+		y, err := graph.DepthwiseConv2D(n[0], n[1], c)
 		if err != nil || parityBool(p.UseBias, false) {
 			return y, nil, err
 		}

@@ -175,6 +175,22 @@ func parityPair(name string, v []int) (int, int, error) {
 }
 
 // parityPad reads params.pad [top, bottom, left, right].
+// parityConv reads a convolution fixture's strides, dilation and padding, and its inputs
+// x and w (as n[0] and n[1]).
+func parityConv(in *parityInputs, p parityParams) (n []*G.Node, c graph.Conv2DConfig, err error) {
+	if c.StrideH, c.StrideW, err = parityPair("strides", p.Strides); err != nil {
+		return nil, c, err
+	}
+	if c.DilationH, c.DilationW, err = parityPair("dilation", p.Dilation); err != nil {
+		return nil, c, err
+	}
+	if c.Pad, err = parityPad(p.Pad); err != nil {
+		return nil, c, err
+	}
+	n, err = in.get("x", "w")
+	return n, c, err
+}
+
 func parityPad(v []int) (graph.Pad, error) {
 	if len(v) != 4 {
 		return graph.Pad{}, errors.Errorf("params.pad = %v; want [top, bottom, left, right]", v)
@@ -269,26 +285,14 @@ type parityBuild func(in *parityInputs, p parityParams) (y *G.Node, st *graph.Ba
 // parityOps maps each fixture op name to the graph ops that compute it.
 var parityOps = map[string]parityBuild{
 	"conv2d": func(in *parityInputs, p parityParams) (*G.Node, *graph.BatchNormStats, error) {
-		sh, sw, err := parityPair("strides", p.Strides)
-		if err != nil {
-			return nil, nil, err
-		}
-		dh, dw, err := parityPair("dilation", p.Dilation)
-		if err != nil {
-			return nil, nil, err
-		}
-		pad, err := parityPad(p.Pad)
-		if err != nil {
-			return nil, nil, err
-		}
-		n, err := in.get("x", "w")
+		n, c, err := parityConv(in, p)
 		if err != nil {
 			return nil, nil, err
 		}
 		if ws := n[1].Shape(); ws[0] != p.Filters || len(p.Kernel) != 2 || ws[2] != p.Kernel[0] || ws[3] != p.Kernel[1] {
 			return nil, nil, errors.Errorf("kernel shape %v does not match filters %d, kernel %v", ws, p.Filters, p.Kernel)
 		}
-		y, err := graph.Conv2D(n[0], n[1], graph.Conv2DConfig{StrideH: sh, StrideW: sw, DilationH: dh, DilationW: dw, Pad: pad})
+		y, err := graph.Conv2D(n[0], n[1], c)
 		if err != nil || parityBool(p.UseBias, false) {
 			return y, nil, err
 		}

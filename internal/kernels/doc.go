@@ -35,4 +35,8 @@
 // purego build tag on amd64, leave the assembly out; they have no go+asm path, and the
 // twins stand in under the assembly's names. CONVGRAPH_ASM=avx2 makes the go+asm path use
 // the AVX2 kernel on an AVX-512 CPU.
+//
+// The element-wise kernels' assembly (gen_elementwise_amd64.s) is generated with avo by
+// the program in _asmgen (go generate; see gen.go); the GEMM kernels (gemm_asm_amd64.s)
+// are hand-written.
 package kernels

@@ -5,7 +5,7 @@ import (
 	"unsafe"
 )
 
-// The Go twins of the assembly kernels (gemm_asm_amd64.s, elementwise_amd64.s): the same
+// The Go twins of the assembly kernels (gemm_asm_amd64.s, gen_elementwise_amd64.s): the same
 // signatures and the same results to the bit, each float32 multiply-add fused as the
 // assembly's FMA instructions are, and every sum in the assembly's order (lanes, masked
 // tails, the lane reduction). Builds without the assembly (other architectures, or the
