@@ -72,5 +72,9 @@
 // Sizes are bounded before anything is allocated, so a spec read from a file cannot
 // exhaust memory: a model of more than 2^28 parameters, an example of more than 2^26
 // values at any layer, or a convolution needing more than 2^26 values of workspace per
-// example is an error naming the layer.
+// example is an error naming the layer; so is a model of more than 1,024 layers or a layer
+// of more than 1,024 inputs. Compiling refuses a graph of more than 16,384 nodes (Gorgonia
+// compiles in time quadratic in them), and one whose memory ([Graph.Memory]: its values,
+// inputs, workspaces and, in training, optimizer state) exceeds the budget of
+// internal/limits, before the first run allocates anything.
 package nn

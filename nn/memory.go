@@ -14,7 +14,8 @@ import (
 )
 
 // MemoryEstimate is what a graph compiled for a batch size and mode needs, worked out from
-// the layers' shapes before anything is allocated.
+// the layers' shapes alone, before any graph is built: a quick upper bound. Compiling
+// checks the compiled graph's own, closer figure ([Graph.Memory]).
 type MemoryEstimate struct {
 	// Bytes is the whole estimate.
 	Bytes int64
@@ -78,7 +79,10 @@ func saturate(x float64) int64 {
 // CheckMemory returns an error if a graph of m compiled for batch and mode would need
 // more than the memory budget ([EstimateMemory] against limits.Memory: half the machine's
 // memory unless --memory-limit or $CONVGRAPH_MEMORY_LIMIT say otherwise). The error says
-// how much is needed and which layer needs the most. Compiling a graph ([Model.Compile], [Model.Acquire]) calls it first.
+// how much is needed and which layer needs the most. It needs no graph, so a caller can
+// check before allocating anything of its own (convgraph bench does, before its batches);
+// compiling ([Model.Compile], [Model.Acquire]) checks [Graph.Memory] instead, and this
+// only when a batch's inputs and targets alone exceed the budget, to name a layer.
 func (m *Model) CheckMemory(batch int, mode Mode) error {
 	est := m.EstimateMemory(batch, mode)
 	detail := ""

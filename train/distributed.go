@@ -253,7 +253,7 @@ func (d *dataParallel) step(ctx context.Context, m *nn.Model, b *data.Batch, per
 		part := &data.Batch{X: b.X[lo*n : hi*n], Labels: b.Labels[lo:hi], Indices: b.Indices[lo:hi], Size: hi - lo}
 		// Each rank draws its own dropout masks: with the same step they would repeat
 		// the same pattern on every rank's images.
-		gr, loss, hits, local = forwardBackward(m, part, uint64(step)*uint64(d.size)+uint64(d.rank))
+		gr, loss, hits, local = forwardBackward(m, part, uint64(step)*uint64(d.size)+uint64(d.rank), nil)
 	}
 	var extras [numExtras]float64
 	extras[extraLoss], extras[extraHits], extras[extraImages] = loss*float64(hi-lo), hits, float64(hi-lo)

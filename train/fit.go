@@ -35,9 +35,21 @@ type Config struct {
 	Seed uint64
 	// Validation, if set, is evaluated after every epoch (val_loss, val_accuracy).
 	Validation *data.Dataset
-	// ValidationData is FitTensors's Validation: in-memory tensors evaluated after every
-	// epoch.
+	// ValidationData is FitTensors's and FitStream's Validation: in-memory tensors
+	// evaluated after every epoch.
 	ValidationData *Tensors
+	// ValidationStream is a Stream evaluated after every epoch (FitTensors, FitStream).
+	ValidationStream Stream
+	// ShuffleBuffer is FitStream's shuffle buffer, in examples (tf.data's
+	// shuffle(buffer_size)); 0 keeps the stream's order.
+	ShuffleBuffer int
+	// ClassWeight weights each example's loss by its class (Keras's class_weight):
+	// class index -> weight, 1 for a class not listed. It needs a model with one trained
+	// output and a classification loss.
+	ClassWeight map[int]float64
+	// Metrics are reported after every epoch beside loss and accuracy, for training and
+	// validation, in the progress line and the history (see [Metric]).
+	Metrics []Metric
 	// Augment adds batch options such as data.RandomFlip() to training batches.
 	Augment []data.BatchOption
 	// Callbacks run after every epoch.
@@ -117,6 +129,21 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 	if err := recordPreprocessing(m, ds); err != nil {
 		return h, err
 	}
+	bound, err := bindMetrics(m, cfg.Metrics)
+	if err != nil {
+		return h, err
+	}
+	cw, err := newClassWeighter(m, cfg.ClassWeight)
+	if err != nil {
+		return h, err
+	}
+	if (cw != nil || len(bound) > 0) && cfg.Comm != nil {
+		return h, errors.New("train: ClassWeight and Metrics do not apply to data-parallel Fit (Comm) yet")
+	}
+	if cw != nil && !m.ExampleWeights() {
+		m.SetExampleWeights(true)
+		defer m.SetExampleWeights(false)
+	}
 	dp, err := newDataParallel(&cfg, m, ds)
 	if err != nil {
 		return h, err
@@ -141,6 +168,7 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 	for epoch := cfg.InitialEpoch; epoch < cfg.Epochs; epoch++ {
 		bar := newProgress(cfg.Progress, epoch+1, cfg.Epochs, it.Len(), ds.Len())
 		start := time.Now()
+		resetMetrics(bound)
 		var lossSum, correct, seen float64
 		var lr float64
 		b := 0
@@ -156,7 +184,7 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 			if dp != nil {
 				loss, hits, err = dp.step(ctx, m, batch, cfg.BatchSize, cfg.Optimizer, lr, step)
 			} else {
-				loss, hits, err = trainStep(m, batch, cfg.Optimizer, lr, step)
+				loss, hits, err = trainStep(m, batch, cfg.Optimizer, lr, step, cw, bound)
 			}
 			if errors.Is(err, ErrInterrupted) {
 				bar.abort()
@@ -184,12 +212,23 @@ func Fit(ctx context.Context, m *nn.Model, ds *data.Dataset, cfg Config) (*Histo
 			ValLoss: math.NaN(), ValAccuracy: math.NaN()}
 		logs.Seconds = time.Since(start).Seconds()
 		logs.ImagesPerS = seen / logs.Seconds
+		if len(bound) > 0 {
+			logs.Metrics = map[string]float64{}
+			metricResults(bound, "", logs.Metrics)
+		}
 		if err := dp.syncStats(); err != nil {
 			bar.abort()
 			return h, errors.Wrapf(err, "train: epoch %d", epoch+1)
 		}
 		if cfg.Validation != nil {
-			ev, err := dp.evaluate(m, cfg.Validation, cfg.BatchSize)
+			var ev *Evaluation
+			if len(bound) > 0 {
+				resetMetrics(bound)
+				ev, err = evaluate(m, cfg.Validation, cfg.BatchSize, bound)
+				metricResults(bound, "val_", logs.Metrics)
+			} else {
+				ev, err = dp.evaluate(m, cfg.Validation, cfg.BatchSize)
+			}
 			if err != nil {
 				bar.abort()
 				return h, errors.Wrapf(err, "train: epoch %d: validation", epoch+1)
@@ -277,24 +316,46 @@ func batchTensor(m *nn.Model, b *data.Batch) tensor.Tensor {
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(b.X[:shape.TotalSize()]))
 }
 
-// trainStep runs [Step] on a batch; it returns the batch's mean loss and the number of
+// trainStep runs [Step] on a batch (with its examples weighted by class when cw is set)
+// and shows the batch to the metrics; it returns the batch's mean loss and the number of
 // correct predictions.
-func trainStep(m *nn.Model, b *data.Batch, opt Optimizer, lr float64, step int) (loss, hits float64, err error) {
-	gr, err := Step(m, batchTensor(m, b), b.Labels[:b.Size], opt, lr, step)
+func trainStep(m *nn.Model, b *data.Batch, opt Optimizer, lr float64, step int, cw *classWeighter, bound []*boundMetric) (loss, hits float64, err error) {
+	labels := b.Labels[:b.Size]
+	var gr *nn.Graph
+	if cw == nil {
+		gr, err = Step(m, batchTensor(m, b), labels, opt, lr, step)
+	} else {
+		ys := []nn.Target{{Labels: labels}}
+		if err = cw.apply(ys, b.Size); err == nil {
+			gr, _, _, err = forwardBackward(m, b, uint64(step), ys[0].Weights)
+		}
+		if err == nil {
+			err = update(gr, opt, lr)
+		}
+	}
 	if err != nil {
 		return 0, 0, err
 	}
-	return gr.Loss(), float64(countCorrect(gr.Output(), b.Labels[:b.Size])), nil
+	if err := updateMetrics(bound, gr, []nn.Target{{Labels: labels}}); err != nil {
+		return 0, 0, err
+	}
+	return gr.Loss(), float64(countCorrect(gr.Output(), labels)), nil
 }
 
-// forwardBackward runs one forward and backward pass, dropout masks drawn for maskStep;
-// it returns the graph holding the gradients, the batch's mean loss and its hits.
-func forwardBackward(m *nn.Model, b *data.Batch, maskStep uint64) (gr *nn.Graph, loss, hits float64, err error) {
+// forwardBackward runs one forward and backward pass, dropout masks drawn for maskStep,
+// each example's loss weighted by weights if set; it returns the graph holding the
+// gradients, the batch's mean loss and its hits.
+func forwardBackward(m *nn.Model, b *data.Batch, maskStep uint64, weights []float64) (gr *nn.Graph, loss, hits float64, err error) {
 	if gr, err = m.Compile(b.Size, nn.Train); err != nil {
 		return nil, 0, 0, err
 	}
 	gr.SetStep(maskStep)
-	if err := gr.Run(batchTensor(m, b), b.Labels[:b.Size]); err != nil {
+	if weights != nil {
+		err = gr.RunMulti([]tensor.Tensor{batchTensor(m, b)}, []nn.Target{{Labels: b.Labels[:b.Size], Weights: weights}})
+	} else {
+		err = gr.Run(batchTensor(m, b), b.Labels[:b.Size])
+	}
+	if err != nil {
 		return nil, 0, 0, err
 	}
 	hits = float64(countCorrect(gr.Output(), b.Labels[:b.Size]))
@@ -348,6 +409,11 @@ type Evaluation struct {
 // It runs on graphs lent by [nn.Model.Acquire], so several goroutines may evaluate or
 // predict with one model at once (but not while it trains).
 func Evaluate(m *nn.Model, ds *data.Dataset, batchSize int) (*Evaluation, error) {
+	return evaluate(m, ds, batchSize, nil)
+}
+
+// evaluate is Evaluate, updating metrics on every batch.
+func evaluate(m *nn.Model, ds *data.Dataset, batchSize int, bound []*boundMetric) (*Evaluation, error) {
 	if batchSize == 0 {
 		batchSize = 32
 	}
@@ -376,6 +442,10 @@ func Evaluate(m *nn.Model, ds *data.Dataset, batchSize int) (*Evaluation, error)
 		if err := gr.Run(batchTensor(m, b), b.Labels[:b.Size]); err != nil {
 			m.Release(gr)
 			return nil, errors.Wrapf(err, "train: evaluating %s", ds.Name)
+		}
+		if err := updateMetrics(bound, gr, []nn.Target{{Labels: b.Labels[:b.Size]}}); err != nil {
+			m.Release(gr)
+			return nil, err
 		}
 		lossSum += gr.Loss() * float64(b.Size)
 		out := gr.Output()

@@ -3,8 +3,6 @@ package train
 import (
 	"context"
 	"math"
-	"math/rand/v2"
-	"time"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
@@ -310,115 +308,33 @@ func (s *outputStats) metrics(prefix string, into map[string]float64) {
 // FitTensors trains m on in-memory tensors, as Keras's fit(x, y) does, with any number
 // of inputs and outputs: each output's loss and weight come from [nn.Model.SetLoss], and
 // the total loss is their weighted sum. Examples are shuffled each epoch with cfg.Seed
-// and the last partial batch is used. cfg.ValidationData, if set, is evaluated after
-// every epoch. The history's Loss is the total loss and Accuracy the first classifier
-// output's; with several outputs, [EpochLogs.Metrics] holds each one's loss and accuracy.
-// cfg.Validation, Augment, Comm and the resume fields apply to [Fit] only and are an
-// error here.
+// and the last partial batch is used. cfg.ValidationData (or ValidationStream), if set,
+// is evaluated after every epoch. The history's Loss is the total loss and Accuracy the
+// first classifier output's; with several outputs, [EpochLogs.Metrics] holds each one's
+// loss and accuracy, and cfg.Metrics's results. cfg.ClassWeight weights each example's
+// loss by its class. cfg.Validation, Augment, Comm and the resume fields apply to [Fit]
+// only and are an error here.
 func FitTensors(ctx context.Context, m *nn.Model, d *Tensors, cfg Config) (*History, error) {
 	cfg.defaults()
 	h := cfg.History
 	if h == nil {
 		h = &History{Model: m.Name()}
 	}
-	switch {
-	case cfg.Epochs < 0:
-		return h, errors.Errorf("train: epochs %d must be positive", cfg.Epochs)
-	case cfg.BatchSize < 0:
-		return h, errors.Errorf("train: batch size %d must be positive", cfg.BatchSize)
-	case cfg.Validation != nil || len(cfg.Augment) > 0 || cfg.Comm != nil || cfg.InitialEpoch != 0 || cfg.InitialStep != 0:
-		return h, errors.New("train: FitTensors takes ValidationData, not Validation, and no Augment, Comm or resume fields")
+	if err := checkLoopConfig(&cfg, "FitTensors"); err != nil {
+		return h, err
 	}
 	if err := d.check(m, "training data", true); err != nil {
 		return h, err
 	}
-	if cfg.ValidationData != nil {
-		if err := cfg.ValidationData.check(m, "validation data", true); err != nil {
-			return h, err
-		}
-	}
-	n := d.Len()
-	bs := min(cfg.BatchSize, n)
-	batcher := newTensorBatcher(d, bs, true)
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
-	}
-	batches := (n + bs - 1) / bs
-	step := 0
-	for epoch := 0; epoch < cfg.Epochs; epoch++ {
-		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch)))
-		rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
-		bar := newProgress(cfg.Progress, epoch+1, cfg.Epochs, batches, n)
-		start := time.Now()
-		stats := newOutputStats(m)
-		var lr float64
-		for b := 0; b < batches; b++ {
-			if err := ctx.Err(); err != nil {
-				bar.abort()
-				return h, ErrInterrupted
-			}
-			idx := order[b*bs : min((b+1)*bs, n)]
-			xs, ys := batcher.gather(idx)
-			lr = cfg.Schedule.LR(step)
-			gr, err := m.Compile(len(idx), nn.Train)
-			if err == nil {
-				gr.SetStep(uint64(step))
-				err = gr.RunMulti(xs, ys)
-			}
-			if err == nil {
-				err = update(gr, cfg.Optimizer, lr)
-			}
-			if err != nil {
-				bar.abort()
-				return h, errors.Wrapf(err, "train: epoch %d, batch %d", epoch+1, b+1)
-			}
-			step++
-			stats.add(gr, ys, len(idx))
-			bar.add(len(idx), stats.loss/stats.seen, stats.accuracy())
-			if cfg.OnStep != nil {
-				cfg.OnStep(epoch, step)
-			}
-		}
-		logs := EpochLogs{Epoch: epoch + 1, Loss: stats.loss / stats.seen, Accuracy: stats.accuracy(), LR: lr,
-			ValLoss: math.NaN(), ValAccuracy: math.NaN(), Metrics: map[string]float64{}}
-		logs.Seconds = time.Since(start).Seconds()
-		logs.ImagesPerS = stats.seen / logs.Seconds
-		stats.metrics("", logs.Metrics)
-		if cfg.ValidationData != nil {
-			vs, err := evaluateTensors(m, cfg.ValidationData, cfg.BatchSize)
-			if err != nil {
-				bar.abort()
-				return h, errors.Wrapf(err, "train: epoch %d: validation", epoch+1)
-			}
-			logs.ValLoss, logs.ValAccuracy = vs.loss/vs.seen, vs.accuracy()
-			vs.metrics("val_", logs.Metrics)
-		}
-		if len(logs.Metrics) == 0 {
-			logs.Metrics = nil
-		}
-		bar.done(logs)
-		h.Epochs = append(h.Epochs, logs)
-		stop := false
-		for _, c := range cfg.Callbacks {
-			s, err := c.EpochEnd(m, logs)
-			if err != nil {
-				return h, errors.Wrapf(err, "train: epoch %d: callback", epoch+1)
-			}
-			stop = stop || s
-		}
-		if stop {
-			break
-		}
-	}
-	return h, nil
+	return fitLoop(ctx, m, newTensorSource(d, min(cfg.BatchSize, d.Len()), cfg.Seed, true), cfg, h)
 }
 
 // EvaluateTensors runs m in inference mode over in-memory tensors in batches of
 // batchSize (default 32 when 0) and returns Keras's evaluate(return_dict=True): "loss"
 // (the weighted total), "accuracy" (the first classifier output's, if any) and, for a
-// model with several outputs, each output's "<name>_loss" and "<name>_accuracy".
-func EvaluateTensors(m *nn.Model, d *Tensors, batchSize int) (map[string]float64, error) {
+// model with several outputs, each output's "<name>_loss" and "<name>_accuracy", and
+// the results of metrics.
+func EvaluateTensors(m *nn.Model, d *Tensors, batchSize int, metrics ...Metric) (map[string]float64, error) {
 	if batchSize == 0 {
 		batchSize = 32
 	}
@@ -428,7 +344,11 @@ func EvaluateTensors(m *nn.Model, d *Tensors, batchSize int) (map[string]float64
 	if err := d.check(m, "evaluation data", true); err != nil {
 		return nil, err
 	}
-	s, err := evaluateTensors(m, d, batchSize)
+	bound, err := bindMetrics(m, metrics)
+	if err != nil {
+		return nil, err
+	}
+	s, err := evaluateSource(m, newTensorSource(d, min(batchSize, d.Len()), 0, false), bound)
 	if err != nil {
 		return nil, err
 	}
@@ -437,31 +357,8 @@ func EvaluateTensors(m *nn.Model, d *Tensors, batchSize int) (map[string]float64
 		out["accuracy"] = a
 	}
 	s.metrics("", out)
+	metricResults(bound, "", out)
 	return out, nil
-}
-
-func evaluateTensors(m *nn.Model, d *Tensors, batchSize int) (*outputStats, error) {
-	n := d.Len()
-	bs := min(batchSize, n)
-	batcher := newTensorBatcher(d, bs, true)
-	stats := newOutputStats(m)
-	idx := make([]int, 0, bs)
-	for lo := 0; lo < n; lo += bs {
-		idx = idx[:0]
-		for i := lo; i < min(lo+bs, n); i++ {
-			idx = append(idx, i)
-		}
-		xs, ys := batcher.gather(idx)
-		gr, err := m.Compile(len(idx), nn.Eval)
-		if err != nil {
-			return nil, err
-		}
-		if err := gr.RunMulti(xs, ys); err != nil {
-			return nil, err
-		}
-		stats.add(gr, ys, len(idx))
-	}
-	return stats, nil
 }
 
 // PredictTensors runs m in inference mode on in-memory inputs (one float32 tensor per
