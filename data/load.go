@@ -26,6 +26,11 @@ type Split struct {
 	// Fallback is non-nil when Load fell back to the bundled sample
 	// (option [SampleFallback]); it says why the full set was not found.
 	Fallback error
+	// Mismatch is non-empty when the files read are another known data set's:
+	// their training labels have that set's checksum (Fashion-MNIST's files in
+	// an mnist folder would train on clothes labelled as digits). Load still
+	// returns them; the caller should warn.
+	Mismatch string
 }
 
 // IsSample reports whether the split is the bundled sample.
@@ -314,5 +319,27 @@ func readSplit(spec Spec, paths []string, verify bool) (*Split, error) {
 		return nil, errors.Errorf("data: %s: images are %dx%d but %s has %dx%d", paths[2], test.h, test.w, paths[0], train.h, train.w)
 	}
 	train.Name, test.Name = spec.Name+"/train", spec.Name+"/test"
-	return &Split{Train: train, Test: test}, nil
+	return &Split{Train: train, Test: test, Mismatch: mismatch(spec, idx[1], paths[1])}, nil
+}
+
+// mismatch names the known data set whose training labels the file at path holds, when
+// that is not spec's. Labels are 60 KB, so the check costs nothing next to the images.
+func mismatch(spec Spec, labels *IDX, path string) string {
+	want := spec.TrainLabels.ContentSHA256
+	if want == "" {
+		return ""
+	}
+	got := labels.ContentSHA256()
+	if got == want {
+		return ""
+	}
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	for name, other := range registry {
+		if name != spec.Name && other.TrainLabels.ContentSHA256 == got {
+			return fmt.Sprintf("%s holds %s's training labels (their SHA-256 matches), not %s's: the model would learn %s's classes under %s's names",
+				path, name, spec.Name, name, spec.Name)
+		}
+	}
+	return ""
 }

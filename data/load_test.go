@@ -534,3 +534,35 @@ func TestDownloadClientAndContext(t *testing.T) {
 		t.Errorf("cache holds %v", got)
 	}
 }
+
+// Another known set's files in a set's folder load, with Mismatch naming the set they
+// are: Fashion-MNIST's files given as mnist would otherwise train on clothes labelled as
+// digits without a word.
+func TestLoadNamesAnotherSetsFiles(t *testing.T) {
+	_, opts := isolated(t)
+	const twin = "toy-twin"
+	ti, tl := fakeSet(40, 4, 3, 10)
+	tl.Data[0] = (tl.Data[0] + 1) % 10 // other labels than the toy's
+	spec := data.Spec{Name: twin, Classes: []string{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"},
+		TrainImages: data.File{Name: "train-images-idx3-ubyte.gz", ContentSHA256: ti.ContentSHA256()},
+		TrainLabels: data.File{Name: "train-labels-idx1-ubyte.gz", ContentSHA256: tl.ContentSHA256()},
+		TestImages:  data.File{Name: "t10k-images-idx3-ubyte.gz"},
+		TestLabels:  data.File{Name: "t10k-labels-idx1-ubyte.gz"}}
+	registerOnce(spec)
+	dir := t.TempDir()
+	for name, b := range toyFiles {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := data.Load(twin, append(opts, data.Dir(dir))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(s.Mismatch, "holds "+toyName+"'s training labels") || !strings.Contains(s.Mismatch, "not "+twin+"'s") {
+		t.Errorf("Mismatch %q", s.Mismatch)
+	}
+	if s, err := data.Load(toyName, append(opts, data.Dir(dir))...); err != nil || s.Mismatch != "" {
+		t.Errorf("the toy's own files: %v, Mismatch %q", err, s.Mismatch)
+	}
+}

@@ -47,8 +47,21 @@ func (f dataFlags) load(m *nn.Model, seed uint64, stderr io.Writer) (*data.Split
 			opts = append(opts, data.SampleFallback())
 		}
 		s, err := data.Load(f.dataset, opts...)
+		var nf *data.NotFoundError
+		if f.dataDir != "" && errors.As(err, &nf) {
+			// Only --data-dir was searched: say what it lacks, not the places skipped.
+			for _, a := range nf.Tried {
+				if a.Place == "--data-dir" {
+					return nil, usagef("--data-dir %s does not hold %s: %s; put its four *-ubyte.gz (or uncompressed) files there, or drop --data-dir to search the usual places",
+						f.dataDir, f.dataset, a.Reason)
+				}
+			}
+		}
 		if err != nil {
 			return nil, err
+		}
+		if s.Mismatch != "" {
+			fmt.Fprintln(stderr, "WARNING: "+s.Mismatch)
 		}
 		if f.dataDir != "" {
 			abs, _ := filepath.Abs(f.dataDir)

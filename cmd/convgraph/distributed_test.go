@@ -285,7 +285,7 @@ func TestDistributedFinetuneResumesOnOneProcess(t *testing.T) {
 	const epochs, images, batch = 400, 96, 32
 	args := append([]string{"--mca", "odls_base_sigkill_timeout", "10"}, mpitest.Args(2)...)
 	cmd, done, out := startUntilCheckpoint(t, dir, ckpt, append(append(args, bin), "finetune", "--distributed", "--from", "fashion-cnn",
-		"--dataset", "sample-mnist", "--train-limit", strconv.Itoa(images), "--epochs", strconv.Itoa(epochs), "--out", "ft")...)
+		"--dataset", "sample-mnist", "--train-limit", strconv.Itoa(images), "--epochs", strconv.Itoa(epochs), "--two-phase=false", "--out", "ft")...)
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}

@@ -145,3 +145,44 @@ func TestFinetuneBadInput(t *testing.T) {
 		}
 	}
 }
+
+// finetune's default is Keras's recipe: the head on the frozen backbone, then its last
+// stage thawed. A head-only run that ends below 90% training accuracy says the frozen
+// features may not suit the data.
+func TestFinetuneDefaultsToTwoPhasesAndHintsAtUnderfitting(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"finetune", "--from", "fashion-cnn", "--dataset", "sample-mnist", "--train-limit", "300", "--epochs", "1", "--json"}
+	code, stdout, stderr := runCLI(append(args, "--out", filepath.Join(dir, "a"))...)
+	var res map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil {
+		t.Fatalf("exit %d, %q, %q", code, stdout, stderr)
+	}
+	if res["two_phase"] != true || res["epochs"].(float64) != 2 {
+		t.Errorf("default run: two_phase %v, %v epochs; want two phases of one epoch", res["two_phase"], res["epochs"])
+	}
+	code, stdout, stderr = runCLI(append(args, "--two-phase=false", "--out", filepath.Join(dir, "b"))...)
+	res = nil
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil {
+		t.Fatalf("--two-phase=false: exit %d, %q, %q", code, stdout, stderr)
+	}
+	hint, _ := res["hint"].(string)
+	if res["two_phase"] != false || !strings.Contains(hint, "frozen features may not suit this data; try --freeze none") {
+		t.Errorf("head only: two_phase %v, hint %q", res["two_phase"], hint)
+	}
+	// Nothing frozen, nothing to thaw: one phase, no hint.
+	code, stdout, stderr = runCLI(append(args, "--freeze", "none", "--out", filepath.Join(dir, "c"))...)
+	res = nil
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res["two_phase"] != false || res["hint"] != nil {
+		t.Errorf("--freeze none: exit %d, %q, %q", code, stdout, stderr)
+	}
+}
+
+// With --data-dir, a missing set is an error about that folder alone.
+func TestDataDirErrorNamesTheFolder(t *testing.T) {
+	empty := t.TempDir()
+	code, _, stderr := runCLI("train", "--model", "mlp", "--dataset", "mnist", "--data-dir", empty, "--epochs", "1")
+	if code != 2 || !strings.Contains(stderr, "--data-dir "+empty+" does not hold mnist: missing train-images-idx3-ubyte.gz") ||
+		strings.Contains(stderr, "CONVGRAPH_DATA") || strings.Count(strings.TrimSpace(stderr), "\n") > 1 {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
