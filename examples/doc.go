@@ -7,4 +7,7 @@
 //   - backbone: the zoo's pretrained network, without its head, used as one layer of a
 //     new model and fine-tuned in two phases on a folder of images.
 //   - customloop: a training loop written by hand on the compiled graph.
+//   - regression: a CNN that predicts a continuous quantity of an image (how much of it
+//     the garment covers), trained with a custom log-cosh loss written as a Gorgonia
+//     expression.
 package examples

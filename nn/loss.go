@@ -435,8 +435,19 @@ func (h *head) buildCustom(out *G.Node) (v *G.Node, err error) {
 	if !ok {
 		return nil, errors.Errorf("custom loss %q is not registered (nn.RegisterLoss)", h.loss.Loss.Name)
 	}
+	// The expression sees copies: Gorgonia's Sub, HadamardProd and others may write their
+	// result over an input whose value nothing later reads, and the output's value is
+	// read after the run (Output, metrics, Predict) and the target's is fed again.
 	err = graph.Safely(func() (err error) {
-		v, err = f(out, h.target)
+		p, err := graph.Scale(out, 1)
+		if err != nil {
+			return err
+		}
+		t, err := graph.Scale(h.target, 1)
+		if err != nil {
+			return err
+		}
+		v, err = f(p, t)
 		return err
 	})
 	switch {

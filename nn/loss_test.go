@@ -233,7 +233,7 @@ func registerTestLosses() {
 // whose backward pass reads the output the expression subtracts from.
 func TestCustomLoss(t *testing.T) {
 	registerTestLosses()
-	run := func(l nn.Loss) (float64, []float64, []float64) {
+	run := func(l nn.Loss, mode nn.Mode) (float64, []float64, []float64) {
 		m, err := nn.Sequential("custom",
 			nn.Input(6),
 			nn.Dense(5, nn.Activation(nn.Tanh)),
@@ -247,7 +247,7 @@ func TestCustomLoss(t *testing.T) {
 		if err := m.SetLoss("out", l, 1); err != nil {
 			t.Fatal(err)
 		}
-		gr, err := m.Compile(4, nn.Train)
+		gr, err := m.Compile(4, mode)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,10 +256,24 @@ func TestCustomLoss(t *testing.T) {
 		if err := gr.RunMulti([]tensor.Tensor{x}, []nn.Target{{Values: y}}); err != nil {
 			t.Fatal(err)
 		}
+		if mode == nn.Eval {
+			return gr.Loss(), floats(gr.OutputAt(0)), nil
+		}
 		return gr.Loss(), floats(gr.Grad("out/kernel")), floats(gr.Grad("dense/kernel"))
 	}
-	l1, g1, h1 := run(nn.MeanSquaredError())
-	l2, g2, h2 := run(nn.CustomLoss("test_squared_error"))
+	// In inference, the expression must leave the output as it was.
+	le1, o1, _ := run(nn.MeanSquaredError(), nn.Eval)
+	le2, o2, _ := run(nn.CustomLoss("test_squared_error"), nn.Eval)
+	if math.Abs(le1-le2) > 1e-12 {
+		t.Errorf("eval: custom loss %v; built-in %v", le2, le1)
+	}
+	for i := range o1 {
+		if o1[i] != o2[i] {
+			t.Fatalf("eval: output %d is %v after the custom loss, %v after the built-in", i, o2[i], o1[i])
+		}
+	}
+	l1, g1, h1 := run(nn.MeanSquaredError(), nn.Train)
+	l2, g2, h2 := run(nn.CustomLoss("test_squared_error"), nn.Train)
 	if math.Abs(l1-l2) > 1e-12 {
 		t.Errorf("custom loss %v; built-in %v", l2, l1)
 	}

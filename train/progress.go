@@ -104,10 +104,16 @@ func (p *progress) done(l EpochLogs) {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
-	line := fmt.Sprintf("epoch %d/%d - %.1fs - %.0f img/s - loss: %.4f - accuracy: %.4f",
-		p.epoch, p.epochs, l.Seconds, l.ImagesPerS, l.Loss, l.Accuracy)
+	line := fmt.Sprintf("epoch %d/%d - %.1fs - %.0f img/s - loss: %.4f",
+		p.epoch, p.epochs, l.Seconds, l.ImagesPerS, l.Loss)
+	if !math.IsNaN(l.Accuracy) { // a regression model has none
+		line += fmt.Sprintf(" - accuracy: %.4f", l.Accuracy)
+	}
 	if !math.IsNaN(l.ValLoss) {
-		line += fmt.Sprintf(" - val_loss: %.4f - val_accuracy: %.4f", l.ValLoss, l.ValAccuracy)
+		line += fmt.Sprintf(" - val_loss: %.4f", l.ValLoss)
+	}
+	if !math.IsNaN(l.ValAccuracy) {
+		line += fmt.Sprintf(" - val_accuracy: %.4f", l.ValAccuracy)
 	}
 	names := make([]string, 0, len(l.Metrics))
 	for k := range l.Metrics {
