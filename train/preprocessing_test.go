@@ -2,6 +2,7 @@ package train_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/convgraph/convgraph/data"
@@ -65,5 +66,32 @@ func TestFitRecordsAFoldersResize(t *testing.T) {
 	}
 	if got := m.Preprocessing(); got.Resize != preprocess.Stretch || got.Trim || got.Background != preprocess.Dark {
 		t.Errorf("after fitting on a folder: %+v", got)
+	}
+}
+
+// A checkpoint whose spec holds no preprocessing (written before models stored it)
+// gets the one of the data set it was trained on: Fashion-MNIST's dark background and
+// trim; an unregistered set leaves the default (unknown background).
+func TestOldCheckpointsGetTheirDataSetsPreprocessing(t *testing.T) {
+	for _, tc := range []struct {
+		dataset string
+		want    preprocess.Background
+		trim    bool
+	}{{data.FashionMNIST, preprocess.Dark, true}, {data.MNIST, preprocess.Dark, true}, {"my-photos", preprocess.Unknown, false}} {
+		m, err := nn.Sequential("old", nn.Input(28, 28, 1), nn.Flatten(), nn.Dense(10, nn.Activation(nn.Softmax)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "old.safetensors")
+		if err := train.Save(path, m, nil, train.Checkpoint{Seed: 1, Extra: map[string]string{"dataset": tc.dataset}}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := train.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Model.Preprocessing(); got.Background != tc.want || got.Trim != tc.trim || got.Scale != 1.0/255 {
+			t.Errorf("%s: %+v", tc.dataset, got)
+		}
 	}
 }
