@@ -400,7 +400,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--data-dir", at("truncgz"), "--out", out("c")}, 1, "train-images-idx3-ubyte.gz: truncated"},
 		{[]string{"train", "--data-dir", at("randlabels"), "--out", out("d")}, 1, "train-labels-idx1-ubyte.gz"},
 		{[]string{"train", "--data-dir", at("fewlabels"), "--out", out("e")}, 1, "1999 labels but 2000 images"},
-		{[]string{"train", "--data-dir", at("emptydata"), "--out", out("f")}, 1, "fashion-mnist not found"},
+		{[]string{"train", "--data-dir", at("emptydata"), "--out", out("f")}, 2, "emptydata does not hold fashion-mnist: missing train-images-idx3-ubyte.gz"},
 		{[]string{"train", "--dataset", at("nofolders"), "--out", out("g")}, 1, "no class folders"},
 		{[]string{"train", "--dataset", at("noimages"), "--out", out("h")}, 1, "dog: class folder has no images"},
 		{[]string{"train", "--dataset", at("brokenimages"), "--out", out("i")}, 1, "b.png: cannot decode image"},

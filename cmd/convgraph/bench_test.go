@@ -67,7 +67,7 @@ func TestBenchBadUsage(t *testing.T) {
 		{[]string{"bench", "--batch", "0"}, "--batch 0 must be positive"},
 		{[]string{"bench", "--threads", "-1"}, "--threads -1 must not be negative"},
 		{[]string{"bench", "--model", "nope"}, `unknown model "nope"`},
-		{[]string{"bench", "--freeze", "conv9"}, `--freeze: nn: model "fashion-cnn" has no layer "conv9"`},
+		{[]string{"bench", "--freeze", "conv9"}, `--freeze: model "fashion-cnn" has no layer "conv9"`},
 	} {
 		code, _, errs := runCLI(c.args...)
 		if code != 2 || !strings.Contains(errs, c.want) {

@@ -62,6 +62,11 @@ var libraryPrefixes = []string{"train", "nn", "preprocess", "graph", "data", "zo
 // becomes "--resume: checkpoint ..."), so that every message names each place once.
 func commandPrefix(cmd *cobra.Command, msg string) string {
 	parts := strings.Split(msg, ": ")
+	if cmd != nil && cmd.HasParent() && strings.HasPrefix(parts[0], "checkpoint ") {
+		// The checkpoint package names the file, not itself ("checkpoint \"m.safetensors\": ..."):
+		// the command that read it goes first.
+		return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ") + ": " + msg
+	}
 	var kept []string
 	for i, p := range parts {
 		if i < len(parts)-1 && slices.Contains(libraryPrefixes, p) {

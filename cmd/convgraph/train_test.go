@@ -117,7 +117,7 @@ func TestTrainBadInput(t *testing.T) {
 		{[]string{"train", "--dataset", filepath.Join(dir, "nope"), "--out", filepath.Join(dir, "y")}, 2, "is not fashion-mnist, mnist, sample, or an image folder"},
 		{[]string{"train", "--dataset", "sample", "--out", run}, 2, "already holds a run"},
 		{[]string{"train", "--dataset", "sample", "--out", filepath.Join(fileAsDir, "sub")}, 1, "cannot create the directory"},
-		{[]string{"train", "--dataset", "fashion-mnist", "--data-dir", dir, "--out", filepath.Join(dir, "z")}, 1, "fashion-mnist not found"},
+		{[]string{"train", "--dataset", "fashion-mnist", "--data-dir", dir, "--out", filepath.Join(dir, "z")}, 2, "does not hold fashion-mnist: missing train-images"},
 		{[]string{"train", "--resume", "--out", filepath.Join(dir, "empty")}, 1, "--resume"},
 		{[]string{"train", "--data-dir", corrupt, "--out", filepath.Join(dir, "c")}, 1, "train-images-idx3-ubyte.gz"},
 		{[]string{"eval"}, 2, "eval needs --model NAME"},
